@@ -1,0 +1,211 @@
+"""The ``stgraph`` command line: thin wrappers that parse, validate, call the library, render.
+
+Bad input never shows a traceback: every :class:`~stgraph.errors.InputError` becomes one line
+``error: ...`` on standard error and exit status 2, and no output file is written.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from stgraph import __version__
+from stgraph.errors import InputError
+
+app = typer.Typer(help="Graph learning on PyTorch Geometric for spatio-temporal and urban data.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="List, describe and fetch the built-in datasets.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable)
+
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Dataset folder (default: $STGRAPH_DATA, else ~/.cache/stgraph).")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line and exit with status 2."""
+    err_console.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+def reports_input_errors(command: F) -> F:
+    """Turn :class:`InputError` raised by ``command`` into one line and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            fail(str(err))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _stage_progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+@app.command("build-graph")
+@reports_input_errors
+def build_graph_command(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", help="Point table (CSV/GeoJSON), edge list, matrix or polygons.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output .pt file.")],
+    ids: Annotated[Path | None, typer.Option(
+        help="Node order: an ids file or a point table (its coordinates become pos).")] = None,
+    knn: Annotated[int | None, typer.Option(help="K nearest neighbours per node.")] = None,
+    radius: Annotated[float | None, typer.Option(
+        help="Connect pairs closer than this (km for lat/lon).")] = None,
+    gaussian: Annotated[bool, typer.Option(
+        help="DCRNN thresholded Gaussian kernel exp(-(d/sigma)^2).")] = False,
+    threshold: Annotated[float | None, typer.Option(
+        help="Kernel threshold epsilon (default 0.1).")] = None,
+    sigma: Annotated[float | None, typer.Option(
+        help="Kernel width (default: std of the distances).")] = None,
+    od: Annotated[bool, typer.Option(help="INPUT is an origin-destination flow matrix.")] = False,
+    input_kind: Annotated[str, typer.Option(
+        help="auto, points, edges, matrix, od or polygons.")] = "auto",
+    id_col: Annotated[str | None, typer.Option(help="Id column / property.")] = None,
+    lat_col: Annotated[str | None, typer.Option(help="Latitude column.")] = None,
+    lon_col: Annotated[str | None, typer.Option(help="Longitude column.")] = None,
+    x_col: Annotated[str | None, typer.Option(help="Projected x column.")] = None,
+    y_col: Annotated[str | None, typer.Option(help="Projected y column.")] = None,
+    centrality: Annotated[str | None, typer.Option(
+        help="Comma list: degree,weighted_degree,pagerank,betweenness,closeness.")] = None,
+    max_hops: Annotated[int | None, typer.Option(
+        help="Add shortest-path hop counts up to this many hops.")] = None,
+) -> None:
+    """Build a PyG graph from coordinates, distances, a matrix or polygons and save it."""
+    from stgraph.data.build import BuildOptions, build_graph
+    from stgraph.data.io import save_graph, writable_target
+
+    writable_target(output)
+    options = BuildOptions(
+        input_kind=input_kind, ids=ids, knn=knn, radius=radius, gaussian=gaussian,
+        threshold=threshold, sigma=sigma, od=od, id_col=id_col, lat_col=lat_col,
+        lon_col=lon_col, x_col=x_col, y_col=y_col, max_hops=max_hops,
+        centrality=[c.strip() for c in centrality.split(",") if c.strip()] if centrality else [])
+    with _stage_progress() as progress:
+        progress.add_task(f"building graph from {input_path.name}", total=None)
+        data, notes = build_graph(input_path, options)
+        progress.add_task(f"writing {output}", total=None)
+        save_graph(data, output)
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)
+    table = Table(title=f"{output}", show_header=False)
+    table.add_row("nodes", str(data.num_nodes))
+    table.add_row("edges", str(data.num_edges))
+    table.add_row("attributes", ", ".join(sorted(k for k in data.keys() if k != "node_id")))
+    console.print(table)
+
+
+def _size(num_bytes: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if num_bytes < 1024 or unit == "GiB":
+            return f"{num_bytes:.0f} {unit}" if unit == "B" else f"{num_bytes:.1f} {unit}"
+        num_bytes /= 1024
+    return ""
+
+
+@data_app.command("list")
+@reports_input_errors
+def data_list(data_dir: DataDirOption = None) -> None:
+    """List every built-in dataset with its shape, size on disk and whether it is present."""
+    from stgraph.data.paths import resolve_data_dir
+    from stgraph.data.registry import DATASETS
+
+    root = resolve_data_dir(data_dir)
+    table = Table(title=f"datasets in {root}")
+    for column in ("name", "kind", "shape", "size", "status"):
+        table.add_column(column)
+    for spec in DATASETS.values():
+        status = spec.status(root)
+        style = {"present": "green", "graph only": "yellow"}.get(status, "red")
+        table.add_row(spec.name, spec.kind, spec.shape, _size(spec.size_bytes(root)),
+                      f"[{style}]{status}[/{style}]")
+    console.print(table)
+
+
+@data_app.command("info")
+@reports_input_errors
+def data_info(name: str, data_dir: DataDirOption = None) -> None:
+    """Describe a dataset: files, sources, license, protocol and, if present, its shapes."""
+    from stgraph.data.paths import resolve_data_dir
+    from stgraph.data.recipes import load_recipe
+    from stgraph.data.registry import get_spec
+
+    spec = get_spec(name)
+    root = resolve_data_dir(data_dir)
+    recipe = load_recipe(name)
+    console.print(f"[bold]{spec.name}[/bold] ({spec.kind}): {spec.summary}")
+    console.print(f"shape: {spec.shape}    status: {spec.status(root)}    folder: {root}")
+    files = Table("file", "present", "bytes", "license", "source")
+    for entry in recipe.files:
+        present = (root / entry.path).exists()
+        files.add_row(entry.path, "yes" if present else "no", str(entry.size or "?"),
+                      entry.license or "-", entry.source or entry.note)
+    console.print(files)
+    if recipe.protocol:
+        console.print("protocol: " + ", ".join(f"{k}={v}" for k, v in recipe.protocol.items()
+                                               if v not in (None, "")))
+    if spec.status(root) == "present":
+        loaded = spec.loader(root)
+        console.print(f"loaded: {loaded!r}")
+
+
+@data_app.command("fetch")
+@reports_input_errors
+def data_fetch(
+    name: str,
+    data_dir: DataDirOption = None,
+    recipe_file: Annotated[Path | None, typer.Option(
+        "--recipe", help="Use this recipe file instead of the built-in one.")] = None,
+    allow_unverified: Annotated[bool, typer.Option(
+        help="Also download files that have no published checksum.")] = False,
+) -> None:
+    """Download a dataset's files, verifying size and sha256, with an atomic move into place."""
+    from stgraph.data.paths import resolve_data_dir
+    from stgraph.data.recipes import fetch, load_recipe
+
+    recipe = load_recipe(recipe_file if recipe_file is not None else name)
+    if recipe.name != name:
+        fail(f"recipe {recipe_file} is for '{recipe.name}', not '{name}'")
+    root = resolve_data_dir(data_dir)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  console=err_console, transient=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def hook(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        results = fetch(recipe, root, allow_unverified=allow_unverified, progress=hook)
+    for result in results:
+        console.print(f"{result.action:>10}  {result.path}  {result.detail}".rstrip(),
+                      markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the stgraph version."""
+    console.print(__version__)

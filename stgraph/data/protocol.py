@@ -1,0 +1,72 @@
+"""The evaluation protocol that travels with a dataset.
+
+A :class:`Protocol` fixes what a fair comparison on a dataset means: window lengths, how the
+windows are split chronologically, which value marks a missing reading, how many steps make a
+day, and which metrics and horizons are reported. Models read it; they never override it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Forecasting protocol of a temporal dataset.
+
+    Args:
+        input_len: steps fed to the model (default: ``12``).
+        output_len: steps predicted (default: ``12``).
+        split: train/val/test fractions of the windows, in time order; DCRNN's rounding:
+            ``n_train = round(S * train)``, ``n_test = round(S * test)``, the rest validation
+            (default: ``(0.7, 0.1, 0.2)``).
+        split_steps: instead of ``split``, time-step boundaries ``(train_end, val_end,
+            test_end)``; a window belongs to the part that holds *all* its target steps, and
+            windows whose targets straddle a boundary are dropped (default: ``None``).
+        split_windows: instead of ``split``, the number of ``(val, test)`` windows counted
+            from the end of the series (default: ``None``).
+        null_value: reading that means "missing" (masked out of metrics and scaler fitting);
+            ``None`` when only NaN is missing (default: ``0.0``).
+        steps_per_day: sampling rate, for time-of-day features (default: ``288``, 5 minutes).
+        metrics: metric names reported (default: ``("MAE", "RMSE", "MAPE")``).
+        horizons: 1-based horizons reported beside the average (default: ``(3, 6, 12)``).
+        note: where the protocol comes from (default: ``""``).
+    """
+
+    input_len: int = 12
+    output_len: int = 12
+    split: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    split_steps: tuple[int, int, int] | None = None
+    split_windows: tuple[int, int] | None = None
+    null_value: float | None = 0.0
+    steps_per_day: int | None = 288
+    metrics: tuple[str, ...] = ("MAE", "RMSE", "MAPE")
+    horizons: tuple[int, ...] = field(default=(3, 6, 12))
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line stating the protocol, printed beside every result."""
+        if self.split_steps is not None:
+            split = "steps " + "/".join(str(s) for s in self.split_steps)
+        elif self.split_windows is not None:
+            split = f"last {self.split_windows[1]} test, {self.split_windows[0]} val windows"
+        else:
+            split = ":".join(f"{round(r * 10):g}" for r in self.split)
+        null = "none" if self.null_value is None else f"{self.null_value:g}"
+        return (
+            f"{self.input_len}->{self.output_len}, chronological split {split}, "
+            f"null={null}, metrics {'/'.join(self.metrics)}"
+        )
+
+    def to_dict(self) -> dict:
+        """Plain-dict form, for results files and recipes."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Protocol:
+        """Inverse of :meth:`to_dict` (lists become tuples; unknown keys are an error)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown protocol field(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
