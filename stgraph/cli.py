@@ -26,18 +26,25 @@ from rich.table import Table
 from stgraph import __version__
 from stgraph.errors import InputError
 
-app = typer.Typer(help="Graph learning on PyTorch Geometric for spatio-temporal and urban data.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-data_app = typer.Typer(help="List, describe and fetch the built-in datasets.",
-                       no_args_is_help=True)
+app = typer.Typer(
+    help="Graph learning on PyTorch Geometric for spatio-temporal and urban data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="List, describe and fetch the built-in datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
-DataDirOption = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Dataset folder (default: $STGRAPH_DATA, else ~/.cache/stgraph).")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Dataset folder (default: $STGRAPH_DATA, else ~/.cache/stgraph)."
+    ),
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -60,39 +67,58 @@ def reports_input_errors(command: F) -> F:
 
 
 def _stage_progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err_console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 @app.command("build-graph")
 @reports_input_errors
 def build_graph_command(
-    input_path: Annotated[Path, typer.Argument(
-        metavar="INPUT", help="Point table (CSV/GeoJSON), edge list, matrix or polygons.")],
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT", help="Point table (CSV/GeoJSON), edge list, matrix or polygons."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output .pt file.")],
-    ids: Annotated[Path | None, typer.Option(
-        help="Node order: an ids file or a point table (its coordinates become pos).")] = None,
+    ids: Annotated[
+        Path | None,
+        typer.Option(help="Node order: an ids file or a point table (its coordinates become pos)."),
+    ] = None,
     knn: Annotated[int | None, typer.Option(help="K nearest neighbours per node.")] = None,
-    radius: Annotated[float | None, typer.Option(
-        help="Connect pairs closer than this (km for lat/lon).")] = None,
-    gaussian: Annotated[bool, typer.Option(
-        help="DCRNN thresholded Gaussian kernel exp(-(d/sigma)^2).")] = False,
-    threshold: Annotated[float | None, typer.Option(
-        help="Kernel threshold epsilon (default 0.1).")] = None,
-    sigma: Annotated[float | None, typer.Option(
-        help="Kernel width (default: std of the distances).")] = None,
+    radius: Annotated[
+        float | None, typer.Option(help="Connect pairs closer than this (km for lat/lon).")
+    ] = None,
+    gaussian: Annotated[
+        bool, typer.Option(help="DCRNN thresholded Gaussian kernel exp(-(d/sigma)^2).")
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Kernel threshold epsilon (default 0.1).")
+    ] = None,
+    sigma: Annotated[
+        float | None, typer.Option(help="Kernel width (default: std of the distances).")
+    ] = None,
     od: Annotated[bool, typer.Option(help="INPUT is an origin-destination flow matrix.")] = False,
-    input_kind: Annotated[str, typer.Option(
-        help="auto, points, edges, matrix, od or polygons.")] = "auto",
+    input_kind: Annotated[
+        str, typer.Option(help="auto, points, edges, matrix, od or polygons.")
+    ] = "auto",
     id_col: Annotated[str | None, typer.Option(help="Id column / property.")] = None,
     lat_col: Annotated[str | None, typer.Option(help="Latitude column.")] = None,
     lon_col: Annotated[str | None, typer.Option(help="Longitude column.")] = None,
     x_col: Annotated[str | None, typer.Option(help="Projected x column.")] = None,
     y_col: Annotated[str | None, typer.Option(help="Projected y column.")] = None,
-    centrality: Annotated[str | None, typer.Option(
-        help="Comma list: degree,weighted_degree,pagerank,betweenness,closeness.")] = None,
-    max_hops: Annotated[int | None, typer.Option(
-        help="Add shortest-path hop counts up to this many hops.")] = None,
+    centrality: Annotated[
+        str | None,
+        typer.Option(help="Comma list: degree,weighted_degree,pagerank,betweenness,closeness."),
+    ] = None,
+    max_hops: Annotated[
+        int | None, typer.Option(help="Add shortest-path hop counts up to this many hops.")
+    ] = None,
 ) -> None:
     """Build a PyG graph from coordinates, distances, a matrix or polygons and save it."""
     from stgraph.data.build import BuildOptions, build_graph
@@ -100,10 +126,22 @@ def build_graph_command(
 
     writable_target(output)
     options = BuildOptions(
-        input_kind=input_kind, ids=ids, knn=knn, radius=radius, gaussian=gaussian,
-        threshold=threshold, sigma=sigma, od=od, id_col=id_col, lat_col=lat_col,
-        lon_col=lon_col, x_col=x_col, y_col=y_col, max_hops=max_hops,
-        centrality=[c.strip() for c in centrality.split(",") if c.strip()] if centrality else [])
+        input_kind=input_kind,
+        ids=ids,
+        knn=knn,
+        radius=radius,
+        gaussian=gaussian,
+        threshold=threshold,
+        sigma=sigma,
+        od=od,
+        id_col=id_col,
+        lat_col=lat_col,
+        lon_col=lon_col,
+        x_col=x_col,
+        y_col=y_col,
+        max_hops=max_hops,
+        centrality=[c.strip() for c in centrality.split(",") if c.strip()] if centrality else [],
+    )
     with _stage_progress() as progress:
         progress.add_task(f"building graph from {input_path.name}", total=None)
         data, notes = build_graph(input_path, options)
@@ -140,8 +178,13 @@ def data_list(data_dir: DataDirOption = None) -> None:
     for spec in DATASETS.values():
         status = spec.status(root)
         style = {"present": "green", "graph only": "yellow"}.get(status, "red")
-        table.add_row(spec.name, spec.kind, spec.shape, _size(spec.size_bytes(root)),
-                      f"[{style}]{status}[/{style}]")
+        table.add_row(
+            spec.name,
+            spec.kind,
+            spec.shape,
+            _size(spec.size_bytes(root)),
+            f"[{style}]{status}[/{style}]",
+        )
     console.print(table)
 
 
@@ -161,12 +204,19 @@ def data_info(name: str, data_dir: DataDirOption = None) -> None:
     files = Table("file", "present", "bytes", "license", "source")
     for entry in recipe.files:
         present = (root / entry.path).exists()
-        files.add_row(entry.path, "yes" if present else "no", str(entry.size or "?"),
-                      entry.license or "-", entry.source or entry.note)
+        files.add_row(
+            entry.path,
+            "yes" if present else "no",
+            str(entry.size or "?"),
+            entry.license or "-",
+            entry.source or entry.note,
+        )
     console.print(files)
     if recipe.protocol:
-        console.print("protocol: " + ", ".join(f"{k}={v}" for k, v in recipe.protocol.items()
-                                               if v not in (None, "")))
+        console.print(
+            "protocol: "
+            + ", ".join(f"{k}={v}" for k, v in recipe.protocol.items() if v not in (None, ""))
+        )
     if spec.status(root) == "present":
         loaded = spec.loader(root)
         console.print(f"loaded: {loaded!r}")
@@ -177,10 +227,13 @@ def data_info(name: str, data_dir: DataDirOption = None) -> None:
 def data_fetch(
     name: str,
     data_dir: DataDirOption = None,
-    recipe_file: Annotated[Path | None, typer.Option(
-        "--recipe", help="Use this recipe file instead of the built-in one.")] = None,
-    allow_unverified: Annotated[bool, typer.Option(
-        help="Also download files that have no published checksum.")] = False,
+    recipe_file: Annotated[
+        Path | None,
+        typer.Option("--recipe", help="Use this recipe file instead of the built-in one."),
+    ] = None,
+    allow_unverified: Annotated[
+        bool, typer.Option(help="Also download files that have no published checksum.")
+    ] = False,
 ) -> None:
     """Download a dataset's files, verifying size and sha256, with an atomic move into place."""
     from stgraph.data.paths import resolve_data_dir
@@ -190,8 +243,13 @@ def data_fetch(
     if recipe.name != name:
         fail(f"recipe {recipe_file} is for '{recipe.name}', not '{name}'")
     root = resolve_data_dir(data_dir)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  console=err_console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
         tasks: dict[str, int] = {}
 
         def hook(label: str, done: int, total: int | None) -> None:
@@ -201,11 +259,14 @@ def data_fetch(
 
         results = fetch(recipe, root, allow_unverified=allow_unverified, progress=hook)
     for result in results:
-        console.print(f"{result.action:>10}  {result.path}  {result.detail}".rstrip(),
-                      markup=False)
+        console.print(f"{result.action:>10}  {result.path}  {result.detail}".rstrip(), markup=False)
 
 
 @app.command()
 def version() -> None:
     """Print the stgraph version."""
     console.print(__version__)
+
+
+if __name__ == "__main__":
+    app()

@@ -88,8 +88,9 @@ def detect_kind(path: Path, options: BuildOptions) -> str:
     """The input kind of ``path`` (see the module docstring)."""
     if options.input_kind != "auto":
         if options.input_kind not in INPUT_KINDS:
-            raise InputError(f"unknown input kind '{options.input_kind}'; "
-                             f"choose from {', '.join(INPUT_KINDS)}")
+            raise InputError(
+                f"unknown input kind '{options.input_kind}'; choose from {', '.join(INPUT_KINDS)}"
+            )
         return options.input_kind
     suffix = path.suffix.lower()
     if options.od:
@@ -117,9 +118,14 @@ def _node_order(options: BuildOptions) -> tuple[list[str] | None, PointTable | N
     if path.suffix.lower() in (".csv", ".geojson", ".json"):
         rows = read_csv_rows(path) if path.suffix.lower() == ".csv" else None
         if rows is None or len(rows[0]) > 1:
-            points = read_point_table(path, id_col=options.id_col, lat_col=options.lat_col,
-                                      lon_col=options.lon_col, x_col=options.x_col,
-                                      y_col=options.y_col)
+            points = read_point_table(
+                path,
+                id_col=options.id_col,
+                lat_col=options.lat_col,
+                lon_col=options.lon_col,
+                x_col=options.x_col,
+                y_col=options.y_col,
+            )
             return points.ids, points
     return read_ids(path), None
 
@@ -134,20 +140,30 @@ def _reorder(points: PointTable, ids: list[str]) -> PointTable:
 
 
 def _point_graph(points: PointTable, options: BuildOptions, notes: list[str]) -> Data:
-    chosen = [name for name, on in (("--knn", options.knn is not None),
-                                    ("--radius", options.radius is not None),
-                                    ("--gaussian", options.gaussian)) if on]
+    chosen = [
+        name
+        for name, on in (
+            ("--knn", options.knn is not None),
+            ("--radius", options.radius is not None),
+            ("--gaussian", options.gaussian),
+        )
+        if on
+    ]
     if len(chosen) != 1:
-        raise InputError("choose exactly one of --knn K, --radius KM or --gaussian for a "
-                         f"point table (got {', '.join(chosen) or 'none'})")
+        raise InputError(
+            "choose exactly one of --knn K, --radius KM or --gaussian for a "
+            f"point table (got {', '.join(chosen) or 'none'})"
+        )
     if options.knn is not None:
         return knn_graph(points, options.knn)
     if options.radius is not None:
         return radius_graph(points, options.radius)
     data = gaussian_graph(points, options.threshold or DEFAULT_THRESHOLD, options.sigma)
     if not data.gaussian_sigma_exact:
-        notes.append(f"kernel width sigma={data.gaussian_sigma:.6g} estimated from random pairs "
-                     f"({len(points)} points is too many to use every pair)")
+        notes.append(
+            f"kernel width sigma={data.gaussian_sigma:.6g} estimated from random pairs "
+            f"({len(points)} points is too many to use every pair)"
+        )
     return data
 
 
@@ -159,9 +175,14 @@ def build_graph(path: str | Path, options: BuildOptions) -> tuple[Data, list[str
         raise InputError("--threshold only applies with --gaussian")
     kind = detect_kind(path, options)
     if kind == "points":
-        points = read_point_table(path, id_col=options.id_col, lat_col=options.lat_col,
-                                  lon_col=options.lon_col, x_col=options.x_col,
-                                  y_col=options.y_col)
+        points = read_point_table(
+            path,
+            id_col=options.id_col,
+            lat_col=options.lat_col,
+            lon_col=options.lon_col,
+            x_col=options.x_col,
+            y_col=options.y_col,
+        )
         data = _point_graph(points, options, notes)
     elif kind == "polygons":
         regions = read_regions(path, options.id_col)
@@ -176,8 +197,11 @@ def build_graph(path: str | Path, options: BuildOptions) -> tuple[Data, list[str
         if points is not None:
             points = _reorder(points, ids)
         data, skipped = distance_edge_graph(
-            read_edge_list(path), ids, points,
-            (options.threshold or DEFAULT_THRESHOLD) if options.gaussian else None)
+            read_edge_list(path),
+            ids,
+            points,
+            (options.threshold or DEFAULT_THRESHOLD) if options.gaussian else None,
+        )
         if skipped:
             notes.append(f"skipped {skipped} rows whose nodes are not in the ids file")
     else:
@@ -186,13 +210,14 @@ def build_graph(path: str | Path, options: BuildOptions) -> tuple[Data, list[str
         ids = matrix_ids or ids
         if points is not None:
             points = _reorder(points, ids)
-        data = matrix_graph(matrix, ids, what="OD" if kind == "od" else "adjacency",
-                            points=points)
+        data = matrix_graph(matrix, ids, what="OD" if kind == "od" else "adjacency", points=points)
     if options.centrality:
         data = AddCentrality(options.centrality)(data)
         if data.centrality_sampled:
-            notes.append("betweenness/closeness estimated from 256 sampled sources "
-                         "(graph has more than 2,000 nodes)")
+            notes.append(
+                "betweenness/closeness estimated from 256 sampled sources "
+                "(graph has more than 2,000 nodes)"
+            )
     if options.max_hops is not None:
         data = AddShortestPathHops(options.max_hops)(data)
     isolated = data.num_nodes - int(np.unique(data.edge_index.numpy()).size)

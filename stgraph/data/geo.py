@@ -22,12 +22,15 @@ def validate_lat_lon(lat: np.ndarray, lon: np.ndarray, where: str = "input") -> 
     for name, values, bound in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
         bad = ~np.isfinite(values)
         if bad.any():
-            raise InputError(f"{where}: {name} is NaN or infinite in row {int(np.argmax(bad))}")
+            raise InputError(
+                f"{where}: {name} is NaN or infinite in data row {int(np.argmax(bad)) + 1}"
+            )
         out = np.abs(values) > bound
         if out.any():
             row = int(np.argmax(out))
             raise InputError(
-                f"{where}: {name} {values[row]!r} in row {row} is outside [-{bound:g}, {bound:g}]"
+                f"{where}: {name} {values[row]:g} in data row {row + 1} "
+                f"is outside [-{bound:g}, {bound:g}]"
             )
 
 

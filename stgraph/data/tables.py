@@ -122,7 +122,8 @@ def check_unique_ids(ids: list[str], path: Path | str) -> None:
     for row, node_id in enumerate(ids):
         if node_id in seen:
             raise InputError(
-                f"{path}: duplicate node id '{node_id}' (rows {seen[node_id]} and {row})"
+                f"{path}: duplicate node id '{node_id}' "
+                f"(data rows {seen[node_id] + 1} and {row + 1})"
             )
         seen[node_id] = row
 
@@ -186,7 +187,9 @@ def read_point_table(
     else:
         bad = ~(np.isfinite(lat) & np.isfinite(lon))
         if bad.any():
-            raise InputError(f"{path}: x/y is NaN or infinite in row {int(np.argmax(bad))}")
+            raise InputError(
+                f"{path}: x/y is NaN or infinite in data row {int(np.argmax(bad)) + 1}"
+            )
     check_unique_ids(ids, path)
     return PointTable(ids=ids, coords=np.stack([lon, lat], axis=1), coord_system=system)
 
@@ -270,11 +273,12 @@ def read_edge_list(path: str | Path) -> EdgeList:
     distance = _numeric_column(rows, 2, path, header[2] if header else "distance")
     if not np.isfinite(distance).all():
         raise InputError(
-            f"{path}: distance is NaN or infinite in row {int(np.argmax(~np.isfinite(distance)))}"
+            f"{path}: distance is NaN or infinite in data row "
+            f"{int(np.argmax(~np.isfinite(distance))) + 1}"
         )
     if (distance < 0).any():
         row = int(np.argmax(distance < 0))
-        raise InputError(f"{path}: negative distance {distance[row]:g} in row {row}")
+        raise InputError(f"{path}: negative distance {distance[row]:g} in data row {row + 1}")
     return EdgeList(source=[r[0] for r in rows], target=[r[1] for r in rows], distance=distance)
 
 

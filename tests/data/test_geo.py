@@ -23,8 +23,11 @@ CITIES = {  # (lat, lon)
 
 @pytest.mark.parametrize(
     ("a", "b", "km"),
-    [("london", "paris", 343.6), ("new_york", "los_angeles", 3936.0),
-     ("london", "sydney", 16994.0)],
+    [
+        ("london", "paris", 343.6),
+        ("new_york", "los_angeles", 3936.0),
+        ("london", "sydney", 16994.0),
+    ],
 )
 def test_known_city_distances(a, b, km):
     (lat1, lon1), (lat2, lon2) = CITIES[a], CITIES[b]
@@ -45,15 +48,20 @@ def test_chord_and_arc_are_inverse_and_match_unit_vectors():
     lat, lon = rng.uniform(-80, 80, (2, 20)), rng.uniform(-180, 180, (2, 20))
     xyz_a, xyz_b = unit_vectors(lat[0], lon[0]), unit_vectors(lat[1], lon[1])
     chord = np.linalg.norm(xyz_a - xyz_b, axis=1)
-    np.testing.assert_allclose(chord_to_arc_km(chord), haversine_km(lat[0], lon[0], lat[1], lon[1]),
-                               rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        chord_to_arc_km(chord), haversine_km(lat[0], lon[0], lat[1], lon[1]), rtol=1e-9, atol=1e-6
+    )
     assert chord_to_arc_km(np.array([arc_to_chord(123.4)]))[0] == pytest.approx(123.4)
 
 
 @pytest.mark.parametrize(
     ("lat", "lon", "message"),
-    [(np.nan, 0.0, "latitude is NaN"), (91.0, 0.0, "outside [-90, 90]"),
-     (0.0, -181.0, "outside [-180, 180]"), (0.0, np.inf, "longitude is NaN or infinite")],
+    [
+        (np.nan, 0.0, "latitude is NaN"),
+        (91.0, 0.0, "outside [-90, 90]"),
+        (0.0, -181.0, "outside [-180, 180]"),
+        (0.0, np.inf, "longitude is NaN or infinite"),
+    ],
 )
 def test_bad_coordinates_are_named(lat, lon, message):
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):

@@ -96,8 +96,9 @@ def test_integer_ids_without_ids_file_use_zero_to_max():
 def test_dcrnn_pems_bay_adjacency_is_reproduced(shared_data):
     root = shared_data / "pems_bay"
     points = read_point_table(root / "graph_sensor_locations_bay.csv")
-    data, skipped = distance_edge_graph(read_edge_list(root / "distances_bay_2017.csv"),
-                                        points.ids, points, gaussian_threshold=0.1)
+    data, skipped = distance_edge_graph(
+        read_edge_list(root / "distances_bay_2017.csv"), points.ids, points, gaussian_threshold=0.1
+    )
     reference, ids = read_matrix(root / "adj_mx_bay.pkl")
     assert ids == points.ids and skipped == 0
     dense = np.zeros_like(reference)
@@ -114,8 +115,9 @@ def test_od_matrix_gives_weighted_directed_edges():
     assert data.edge_weight.tolist() == [3, 1, 5, 2]
 
 
-@pytest.mark.parametrize(("matrix", "message"), [
-    (np.ones((2, 3)), "must be square"), (-np.eye(2), "negative flows")])
+@pytest.mark.parametrize(
+    ("matrix", "message"), [(np.ones((2, 3)), "must be square"), (-np.eye(2), "negative flows")]
+)
 def test_bad_od_matrices(matrix, message):
     with pytest.raises(InputError, match=message):
         matrix_graph(matrix, what="OD")

@@ -1,0 +1,81 @@
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from stgraph.data.protocol import Protocol
+from stgraph.data.temporal import TemporalSignal, time_features
+
+
+def make_signal(steps=200, protocol=None, nodes=3, features=2):
+    signal = torch.randn(steps, nodes, features)
+    mask = torch.rand(steps, nodes, features) > 0.1
+    graph = Data(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=nodes)
+    return TemporalSignal("toy", signal, mask, graph, protocol or Protocol(steps_per_day=24))
+
+
+def test_ratio_split_follows_dcrnn_rounding_and_is_chronological():
+    s = make_signal(200)
+    count = 200 - 24 + 1
+    train, val, test = (s.window_starts(k) for k in ("train", "val", "test"))
+    assert len(train) == round(0.7 * count) and len(test) == round(0.2 * count)
+    assert len(train) + len(val) + len(test) == count
+    assert train.max() < val.min() and val.max() < test.min()
+    assert s.fit_end == int(val[0]) + 12
+
+
+def test_step_split_keeps_whole_target_spans_inside_each_part():
+    p = Protocol(input_len=5, output_len=2, split_steps=(100, 130, 180))
+    s = make_signal(200, p)
+    for part, (lo, hi) in zip(
+        ("train", "val", "test"), ((0, 100), (100, 130), (130, 180)), strict=True
+    ):
+        starts = s.window_starts(part)
+        assert (starts + 5 >= lo).all() and (starts + 7 <= hi).all()
+    assert s.fit_end == 100
+
+
+def test_scaler_never_sees_validation_or_test_values():
+    s = make_signal(300)
+    reference = s.fit_scaler()
+    changed = make_signal(300)
+    changed.signal[: s.fit_end] = s.signal[: s.fit_end]
+    changed.mask[: s.fit_end] = s.mask[: s.fit_end]
+    changed.signal[s.fit_end :] *= 1000  # anything a validation/test window is scored on
+    scaler = changed.fit_scaler()
+    torch.testing.assert_close(scaler.mean, reference.mean)
+    torch.testing.assert_close(scaler.std, reference.std)
+    observed = s.signal[: s.fit_end][s.mask[: s.fit_end][..., 0]][:, 0]
+    assert reference.mean[0].item() == pytest.approx(observed.mean().item(), abs=1e-5)
+
+
+def test_windows_are_index_slices_sharing_one_graph():
+    s = make_signal(100)
+    scaler = s.fit_scaler()
+    windows = s.windows("test", scaler)
+    assert windows.graph is s.graph
+    batch = windows.gather(torch.tensor([0, 3]))
+    start = int(windows.starts[3])
+    assert batch["x"].shape == (2, 12, 3, 2) and batch["y"].shape == (2, 12, 3, 2)
+    torch.testing.assert_close(batch["y"][1], s.signal[start + 12 : start + 24])
+    expected_x = torch.where(
+        s.mask[start : start + 12], scaler.transform(s.signal[start : start + 12]), torch.zeros(())
+    )
+    torch.testing.assert_close(batch["x"][1], expected_x)
+    item = windows[3]
+    torch.testing.assert_close(item["y_mask"], s.mask[start + 12 : start + 24])
+
+
+def test_time_features_from_timestamps_and_relative_calendar():
+    # 2012-03-01 00:00 UTC was a Thursday (3); 12:00 is half a day
+    stamps = torch.tensor([1330560000, 1330560000 + 12 * 3600])
+    tod, dow = time_features(2, stamps, 288)
+    assert tod.tolist() == [0.0, 0.5] and dow.tolist() == [3, 3]
+    tod, dow = time_features(10, None, 4)
+    assert tod[:5].tolist() == [0.0, 0.25, 0.5, 0.75, 0.0] and dow[4].item() == 1
+
+
+def test_too_short_series_is_an_input_error():
+    from stgraph.errors import InputError
+
+    with pytest.raises(InputError, match="too few"):
+        make_signal(20).window_starts("train")
