@@ -1,0 +1,85 @@
+r"""Multi-head self-attention with SE-RoPE applied to queries and keys."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from stgraph.nn.rotary import SpatialRotaryEmbedding
+
+
+class SpatialRotaryAttention(nn.Module):
+    r"""Self-attention over (node, time) tokens with :class:`SpatialRotaryEmbedding`:
+
+    .. math::
+        \operatorname{Attn}(X) = W_O \bigl\Vert_h \operatorname{softmax}\Bigl(
+            \frac{R(W_Q^h X)\, R(W_K^h X)^\top}{\sqrt{d}} + M\Bigr) W_V^h X
+
+    where :math:`R` rotates every token by its time position and its node's spatial position
+    with learned per-node frequencies, and :math:`M` is an optional additive mask. The product
+    runs in :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Args:
+        channels: token feature size :math:`C`.
+        num_nodes: number of nodes :math:`N` (for the per-node frequency scales).
+        heads: number of heads (default: ``4``).
+        base: rotary frequency base (default: ``10000.0``).
+        dropout: attention dropout (default: ``0.0``).
+        learn_scale: learn the per-node frequency scales (default: ``True``).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_nodes: int,
+        heads: int = 4,
+        base: float = 10000.0,
+        dropout: float = 0.0,
+        learn_scale: bool = True,
+    ) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"channels={channels} is not divisible by heads={heads}")
+        self.channels = channels
+        self.heads = heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(channels, 3 * channels)
+        self.out = nn.Linear(channels, channels)
+        self.rotary = SpatialRotaryEmbedding(
+            channels // heads, num_nodes, base, learn_scale=learn_scale
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Reinitialise the projections and the node frequency scales."""
+        self.qkv.reset_parameters()
+        self.out.reset_parameters()
+        self.rotary.reset_parameters()
+
+    def forward(
+        self, x: Tensor, time_positions: Tensor, node_index: Tensor, attn_mask: Tensor | None = None
+    ) -> Tensor:
+        r"""Runs the forward pass.
+
+        Args:
+            x: tokens ``[B, L, C]``.
+            time_positions: ``[L]`` or ``[B, L]`` time step of each token.
+            node_index: ``[L]`` or ``[B, L]`` node of each token.
+            attn_mask: optional ``[L, L]`` bool (true = may attend) or additive float mask.
+        """
+        batch, length, _ = x.shape
+        q, k, v = (
+            t.view(batch, length, self.heads, -1).transpose(1, 2)
+            for t in self.qkv(x).chunk(3, dim=-1)
+        )
+        angles = self.rotary.angles(time_positions, node_index)
+        if angles.dim() == 3:
+            angles = angles.unsqueeze(1)  # [B, 1, L, D/2]: shared by the heads
+        q, k = self.rotary.rotate(q, angles), self.rotary.rotate(k, angles)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.out(out.transpose(1, 2).reshape(batch, length, self.channels))
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.channels}, heads={self.heads})"
