@@ -6,17 +6,22 @@ import torch
 from torch import Tensor, nn
 
 
-def rotate_half(x: Tensor) -> Tensor:
-    """Map the halves ``(a, b)`` of the last dimension to ``(-b, a)``."""
-    a, b = x.chunk(2, dim=-1)
-    return torch.cat((-b, a), dim=-1)
+def rotate(x: Tensor, rotation: Tensor) -> Tensor:
+    r"""Rotate the feature pairs :math:`(x_{2k}, x_{2k+1})` of ``x`` ``[..., D]`` by unit complex
+    numbers ``rotation`` ``[..., D/2]`` (broadcast against ``x``).
+
+    Each pair is read as the complex number :math:`x_{2k} + i\,x_{2k+1}` and multiplied by
+    :math:`e^{i	heta_k}`: one fused complex product, no cosine/sine tensors of ``x``'s size.
+    """
+    if x.stride(-1) != 1:
+        x = x.contiguous()
+    pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)).float())
+    return torch.view_as_real(pairs * rotation).flatten(-2).to(x.dtype)
 
 
-def apply_rotation(x: Tensor, angles: Tensor) -> Tensor:
-    r"""Rotate feature pairs :math:`(x_k, x_{k + D/2})` of ``x`` ``[..., D]`` by ``angles``
-    ``[..., D/2]`` (broadcast against ``x``)."""
-    angles = torch.cat((angles, angles), dim=-1)
-    return x * angles.cos() + rotate_half(x) * angles.sin()
+def unit_complex(angles: Tensor) -> Tensor:
+    r""":math:`e^{i	heta}` of real ``angles``."""
+    return torch.polar(torch.ones_like(angles), angles)
 
 
 def inverse_frequencies(dim: int, base: float) -> Tensor:
@@ -27,7 +32,7 @@ def inverse_frequencies(dim: int, base: float) -> Tensor:
 class RotaryEmbedding(nn.Module):
     r"""Rotary position embedding (`RoFormer <https://arxiv.org/abs/2104.09864>`_).
 
-    Feature pair :math:`k` of a token at position :math:`p` is rotated by
+    Feature pair :math:`(x_{2k}, x_{2k+1})` of a token at position :math:`p` is rotated by
     :math:`\theta_{p,k} = p\,\omega_k`, :math:`\omega_k = \text{base}^{-2k/D}`, so that the
     dot product of a rotated query at :math:`p` and key at :math:`p'` depends on
     :math:`p - p'` only.
@@ -47,7 +52,7 @@ class RotaryEmbedding(nn.Module):
 
     def forward(self, x: Tensor, positions: Tensor) -> Tensor:
         """Rotate ``x`` ``[..., L, D]`` by ``positions`` ``[L]`` or ``[..., L]``."""
-        return apply_rotation(x, positions.to(x.dtype).unsqueeze(-1) * self.inv_freq.to(x.dtype))
+        return rotate(x, unit_complex(positions.float().unsqueeze(-1) * self.inv_freq))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(dim={self.dim}, base={self.base:g})"
@@ -58,7 +63,7 @@ class SpatialRotaryEmbedding(nn.Module):
     (`arXiv:2509.13753 <https://arxiv.org/abs/2509.13753>`_).
 
     A token of node :math:`n` at time :math:`t` has its head dimension :math:`D` split in two
-    halves. The first half is rotated by the time position,
+    halves of :math:`D/4` feature pairs each. The first half is rotated by the time position,
     :math:`\theta^{\text{time}}_{k} = t\,\omega_k`; the second by the node's spatial position
     :math:`s_n` with per-node learned frequency scales :math:`\gamma_{n,k} = e^{g_{n,k}}`:
 
@@ -114,21 +119,13 @@ class SpatialRotaryEmbedding(nn.Module):
         space = self.positions[node_index].unsqueeze(-1) * self.log_scale[node_index].exp()
         return torch.cat((time, space * self.inv_freq), dim=-1)
 
-    def rotate(self, x: Tensor, angles: Tensor) -> Tensor:
-        """Apply precomputed :meth:`angles` to ``x`` ``[..., L, D]``."""
-        half = self.head_dim // 2
-        angles = angles.to(x.dtype)
-        return torch.cat(
-            (
-                apply_rotation(x[..., :half], angles[..., : half // 2]),
-                apply_rotation(x[..., half:], angles[..., half // 2 :]),
-            ),
-            dim=-1,
-        )
+    def rotation(self, time_positions: Tensor, node_index: Tensor) -> Tensor:
+        """Unit complex rotations ``[..., L, D/2]`` of every token (for :func:`rotate`)."""
+        return unit_complex(self.angles(time_positions, node_index))
 
     def forward(self, x: Tensor, time_positions: Tensor, node_index: Tensor) -> Tensor:
         """Rotate ``x`` ``[..., L, D]``; ``time_positions`` and ``node_index`` are ``[..., L]``."""
-        return self.rotate(x, self.angles(time_positions, node_index))
+        return rotate(x, self.rotation(time_positions, node_index))
 
     def __repr__(self) -> str:
         return (

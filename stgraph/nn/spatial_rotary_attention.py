@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stgraph.nn.rotary import SpatialRotaryEmbedding
+from stgraph.nn.rotary import SpatialRotaryEmbedding, rotate
 
 
 class SpatialRotaryAttention(nn.Module):
@@ -68,14 +68,9 @@ class SpatialRotaryAttention(nn.Module):
             attn_mask: optional ``[L, L]`` bool (true = may attend) or additive float mask.
         """
         batch, length, _ = x.shape
-        q, k, v = (
-            t.view(batch, length, self.heads, -1).transpose(1, 2)
-            for t in self.qkv(x).chunk(3, dim=-1)
-        )
-        angles = self.rotary.angles(time_positions, node_index)
-        if angles.dim() == 3:
-            angles = angles.unsqueeze(1)  # [B, 1, L, D/2]: shared by the heads
-        q, k = self.rotary.rotate(q, angles), self.rotary.rotate(k, angles)
+        q, k, v = (t.view(batch, length, self.heads, -1) for t in self.qkv(x).chunk(3, dim=-1))
+        rotation = self.rotary.rotation(time_positions, node_index).unsqueeze(-2)  # heads share
+        q, k, v = (t.transpose(1, 2) for t in (rotate(q, rotation), rotate(k, rotation), v))
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
         )
