@@ -7,6 +7,7 @@ Bad input never shows a traceback: every :class:`~stgraph.errors.InputError` bec
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -24,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from stgraph import __version__
+from stgraph.data.protocol import Protocol
 from stgraph.errors import InputError
 
 app = typer.Typer(
@@ -260,6 +262,156 @@ def data_fetch(
         results = fetch(recipe, root, allow_unverified=allow_unverified, progress=hook)
     for result in results:
         console.print(f"{result.action:>10}  {result.path}  {result.detail}".rstrip(), markup=False)
+
+
+def _seeds(first: list[int] | None, extra: list[str]) -> list[int]:
+    """``--seeds 0 1 2``: Typer gives the first value, the rest arrive as extra arguments."""
+    seeds = list(first or [0])
+    for value in extra:
+        if not value.lstrip("-").isdigit() or first is None:
+            fail(f"unexpected argument '{value}'")
+        seeds.append(int(value))
+    return seeds
+
+
+def _list_pairs() -> None:
+    from stgraph.bench.specs import pairs
+    from stgraph.data.recipes import load_recipe
+
+    table = Table(title="stgraph bench: model x dataset pairs")
+    for column in ("model", "dataset", "task", "protocol"):
+        table.add_column(column)
+    for model, dataset in pairs():
+        if dataset.files:
+            protocol = load_recipe(dataset.name).protocol
+            described = (
+                Protocol.from_dict(protocol).describe()
+                if model.task == "forecasting"
+                else protocol.get("note", "")
+            )
+        else:
+            described = "synthetic: 12->12, 7:1:2, nothing missing"
+        table.add_row(model.name, dataset.name, model.task, described)
+    console.print(table)
+
+
+def _results_table(summary: list[dict]) -> Table:
+    from stgraph.bench.results import format_value, metric_columns
+
+    columns = metric_columns(summary)
+    table = Table(title="results (test set; mean ± std over seeds)")
+    for column in (
+        "model",
+        "dataset",
+        "seeds",
+        *columns,
+        "params (trainable/total)",
+        "s/epoch",
+        "samples/s",
+    ):
+        table.add_column(column, justify="right" if column not in ("model", "dataset") else "left")
+    for s in summary:
+        table.add_row(
+            s["model"],
+            s["dataset"],
+            str(len(s["seeds"])),
+            *[
+                format_value(s["metrics"][c], len(s["seeds"])) if c in s["metrics"] else ""
+                for c in columns
+            ],
+            f"{s['trainable_parameters']:,}/{s['total_parameters']:,}",
+            f"{s['seconds_per_epoch']:.2f}",
+            f"{s['train_samples_per_second']:.0f}",
+        )
+    return table
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@reports_input_errors
+def bench(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option(help="Model name, or several separated by commas (see --list).")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (see --list).")] = None,
+    seeds: Annotated[
+        list[int] | None, typer.Option(help="Seeds, e.g. --seeds 0 1 2 (mean ± std over them).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Maximum training epochs.")] = 50,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 64,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 2e-3,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 10,
+    out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
+        "runs/bench"
+    ),
+    resume: Annotated[bool, typer.Option(help="Continue from the checkpoints in --out.")] = False,
+    plot: Annotated[bool, typer.Option(help="Also write forecast-vs-truth PNGs.")] = False,
+    list_pairs: Annotated[
+        bool, typer.Option("--list", help="List every model x dataset pair with its protocol.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train and evaluate a model on a dataset under the dataset's protocol; save results."""
+    if list_pairs:
+        _list_pairs()
+        return
+    from stgraph.bench.results import prepare_out_dir, summarise, write_results
+    from stgraph.bench.runner import RunOptions, load_forecast_data, run_forecast
+    from stgraph.bench.specs import check_pair, get_model
+    from stgraph.data.registry import get_spec
+    from stgraph.engine.distributed import init_from_env, shutdown
+
+    if model is None or dataset is None:
+        fail("give --model and --dataset (or --list to see the pairs)")
+    seed_list = _seeds(seeds, ctx.args)
+    model_names = [name.strip() for name in model.split(",") if name.strip()]
+    for name in model_names:
+        check_pair(get_model(name), get_spec(dataset))
+    if epochs < 1:
+        fail(f"--epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        fail(f"--batch-size must be at least 1, got {batch_size}")
+    context = init_from_env()
+    if context.is_main:
+        prepare_out_dir(out)
+    options = RunOptions(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        resume=resume,
+        progress=progress and context.is_main,
+        data_dir=data_dir,
+        out=out,
+        command=_command_line(),
+    )
+    signal = load_forecast_data(dataset, data_dir)
+    rows = []
+    try:
+        for name in model_names:
+            for seed in seed_list:
+                row, trainer, test = run_forecast(name, dataset, seed, options, context, signal)
+                rows.append(row)
+                if plot and context.is_main:
+                    from stgraph.bench.plots import plot_forecasts
+
+                    png = out / f"forecast-{name}-{dataset}-seed{seed}.png"
+                    plot_forecasts(trainer, test, png)
+    finally:
+        shutdown(context)
+    if not context.is_main:
+        return
+    files = write_results(out, rows, options.command)
+    console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
+    console.print(_results_table(summarise(rows)))
+    console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
+def _command_line() -> str:
+    """The command as typed (``stgraph ...``), for result rows."""
+    args = [a if " " not in a else repr(a) for a in sys.argv[1:]]
+    return "stgraph " + " ".join(args)
 
 
 @app.command()

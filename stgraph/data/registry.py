@@ -20,6 +20,7 @@ from torch_geometric.data import Data
 
 from stgraph.data.datasets import cities, grids, sensors, series
 from stgraph.data.paths import resolve_data_dir
+from stgraph.data.synthetic import diffusion_signal
 from stgraph.data.temporal import TemporalSignal
 from stgraph.errors import InputError
 
@@ -207,6 +208,14 @@ DATASETS: dict[str, DatasetSpec] = {
             "17420 steps x 7 nodes x 1",
             ("ett/ETTh2.csv",),
             partial(series.load_ett, name="etth2"),
+        ),
+        DatasetSpec(
+            "synthetic",
+            "sensors",
+            "offline demo: planted diffusion on a kNN graph, daily period (generated)",
+            "1008 steps x 40 nodes x 1",
+            (),
+            lambda root: diffusion_signal(),
         ),
         DatasetSpec(
             "chicago",

@@ -204,6 +204,12 @@ class WindowDataset(Dataset):
         batch = self.gather(torch.tensor([index]))
         return {key: value[0] for key, value in batch.items()}
 
+    def target_count(self, indices: torch.Tensor) -> int:
+        """Number of observed target entries in the windows at ``indices``."""
+        p = self.source.protocol
+        steps = self.starts[indices][:, None] + p.input_len + torch.arange(p.output_len)
+        return int(self.source.mask[steps].sum())
+
     def gather(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """Stack the windows at ``indices`` (positions in this dataset) along a batch dim."""
         p = self.source.protocol

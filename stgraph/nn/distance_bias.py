@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 
 class DistanceBias(nn.Module):
@@ -29,6 +30,10 @@ class DistanceBias(nn.Module):
             (default: ``1.0``).
         basis: ``"gaussian"`` or ``"bucket"`` (default: ``"gaussian"``).
     """
+
+    CHUNK_ELEMENTS = 1 << 24
+    """Inputs whose Gaussian basis exceeds this many elements are processed in checkpointed
+    chunks."""
 
     def __init__(
         self, heads: int, num_kernels: int = 16, max_distance: float = 1.0, basis: str = "gaussian"
@@ -66,6 +71,18 @@ class DistanceBias(nn.Module):
         """Map distances of any shape ``[...]`` to biases ``[..., heads]``."""
         if self.basis == "bucket":
             return self.table(torch.bucketize(distance, self.boundaries))
+        flat = distance.reshape(-1)
+        rows = max(1, self.CHUNK_ELEMENTS // self.num_kernels)
+        if flat.numel() <= rows:
+            return self._gaussian(flat).view(*distance.shape, self.heads)
+        # Large inputs (dense all-pairs distances): evaluate the [*, K] basis chunk by chunk and
+        # recompute it in the backward pass, so memory stays O(numel * heads), not O(numel * K).
+        parts = [
+            checkpoint(self._gaussian, chunk, use_reentrant=False) for chunk in flat.split(rows)
+        ]
+        return torch.cat(parts).view(*distance.shape, self.heads)
+
+    def _gaussian(self, distance: Tensor) -> Tensor:
         z = (distance.unsqueeze(-1) - self.centers) / self.log_widths.exp()
         return torch.exp(-0.5 * z * z) @ self.weight
 

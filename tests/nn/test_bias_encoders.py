@@ -42,3 +42,16 @@ def test_import_stgraph_nn_pulls_in_only_torch_and_pyg():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_chunked_distance_bias_equals_direct_evaluation(monkeypatch):
+    torch.manual_seed(0)
+    bias = DistanceBias(heads=2, num_kernels=4, max_distance=1.0)
+    distance = torch.rand(30, 30, requires_grad=True)
+    direct = bias(distance)
+    (grad_direct,) = torch.autograd.grad(direct.square().sum(), distance)
+    monkeypatch.setattr(DistanceBias, "CHUNK_ELEMENTS", 64)
+    chunked = bias(distance)
+    (grad_chunked,) = torch.autograd.grad(chunked.square().sum(), distance)
+    torch.testing.assert_close(chunked, direct)
+    torch.testing.assert_close(grad_chunked, grad_direct)

@@ -1,0 +1,1 @@
+"""Benchmarks: model × dataset specs, the runner, result files and plots."""

@@ -1,0 +1,131 @@
+"""Result files of ``stgraph bench``: JSON, CSV and Markdown, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import statistics
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from stgraph.errors import InputError
+
+FILES = ("results.json", "results.csv", "results.md")
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create ``out`` if needed and check that it is a writable folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create --out folder {out}: {err.strerror}") from err
+    if not out.is_dir() or not os.access(out, os.W_OK):
+        raise InputError(f"--out folder is not writable: {out}")
+    return out
+
+
+def _write_text(path: Path, text: str) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One entry per (model, dataset): metric mean and std over seeds, and the costs."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[(row["model"], row["dataset"])].append(row)
+    summary = []
+    for (model, dataset), group in groups.items():
+        metrics = {}
+        for key in group[0]["metrics"]:
+            values = [r["metrics"][key] for r in group]
+            metrics[key] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+            }
+        summary.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "task": group[0]["task"],
+                "protocol": group[0]["protocol"],
+                "seeds": [r["seed"] for r in group],
+                "metrics": metrics,
+                "trainable_parameters": group[0]["trainable_parameters"],
+                "total_parameters": group[0]["total_parameters"],
+                "seconds_per_epoch": statistics.fmean(r["seconds_per_epoch"] for r in group),
+                "train_samples_per_second": statistics.fmean(
+                    r["train_samples_per_second"] for r in group
+                ),
+                "wall_seconds": statistics.fmean(r["wall_seconds"] for r in group),
+            }
+        )
+    return summary
+
+
+def format_value(stat: dict, seeds: int) -> str:
+    """``mean ± std`` (or ``mean`` for one seed)."""
+    if math.isnan(stat["mean"]):
+        return "n/a"
+    return f"{stat['mean']:.4f}" + (f" ± {stat['std']:.4f}" if seeds > 1 else "")
+
+
+def metric_columns(summary: list[dict]) -> list[str]:
+    """Metric keys in a stable order: the averages, then each horizon."""
+    keys: list[str] = []
+    for entry in summary:
+        keys += [k for k in entry["metrics"] if k not in keys]
+    return sorted(keys, key=lambda k: (int(k.split("@")[1]) if "@" in k else 0, k))
+
+
+def markdown(summary: list[dict], command: str) -> str:
+    """The Markdown table of a summary, with the protocol and the command."""
+    columns = metric_columns(summary)
+    lines = [f"Command: `{command}`", ""]
+    for protocol in sorted({s["protocol"] for s in summary}):
+        lines.append(f"Protocol: {protocol}")
+    lines += [
+        "",
+        "| model | dataset | seeds | "
+        + " | ".join(columns)
+        + " | trainable / total params | s / epoch | samples / s |",
+        "|---|---|---:|" + "---:|" * len(columns) + "---:|---:|---:|",
+    ]
+    for s in summary:
+        values = " | ".join(
+            format_value(s["metrics"][c], len(s["seeds"])) if c in s["metrics"] else ""
+            for c in columns
+        )
+        lines.append(
+            f"| {s['model']} | {s['dataset']} | {len(s['seeds'])} | {values} | "
+            f"{s['trainable_parameters']:,} / {s['total_parameters']:,} | "
+            f"{s['seconds_per_epoch']:.2f} | {s['train_samples_per_second']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
+    """Write ``results.json``, ``results.csv`` and ``results.md`` into ``out``."""
+    summary = summarise(rows)
+    _write_text(out / "results.json", json.dumps({"rows": rows, "summary": summary}, indent=2))
+    buffer = io.StringIO()
+    metric_keys = metric_columns(summary)
+    fields = [k for k in rows[0] if k != "metrics"] + metric_keys
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        flat = {k: v for k, v in row.items() if k != "metrics"}
+        flat.update({k: row["metrics"].get(k, "") for k in metric_keys})
+        writer.writerow(flat)
+    _write_text(out / "results.csv", buffer.getvalue())
+    _write_text(out / "results.md", markdown(summary, command))
+    return [out / name for name in FILES]

@@ -1,0 +1,296 @@
+"""The training loop for forecasting models: early stopping on validation, checkpoints, resume,
+data parallelism.
+
+A forecasting model is an ``nn.Module`` whose ``forward(batch)`` takes a dict from
+:meth:`~stgraph.data.WindowDataset.gather` and returns predictions ``[B, L_out, N, F]`` in the
+scaler's units; the trainer maps them back to original units and minimises the masked MAE
+there (the DCRNN/BasicTS convention). Every epoch:
+
+1. the windows are shuffled by a generator seeded with ``(seed, epoch)`` and cut into global
+   batches; under ``torchrun`` rank ``r`` takes ``batch[r::world_size]`` and the loss is
+   normalised by the *global* batch's observed count, so the averaged gradient equals the
+   single-process one;
+2. dropout and other randomness are seeded with ``(seed, epoch)``;
+3. the validation set is scored with :class:`~stgraph.engine.metrics.ForecastMetrics`
+   (sums reduced over all ranks); the best state by validation MAE is kept, and training
+   stops after ``patience`` epochs without improvement;
+4. rank 0 writes ``last.pt`` atomically: model, optimiser, scheduler, best state, counters.
+
+Because every source of randomness is derived from ``(seed, epoch)`` and all state is in the
+checkpoint, a run killed after any epoch and resumed ends with the same weights and metrics as
+an uninterrupted run (on CPU). The test set is never looked at here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from stgraph.data.temporal import WindowDataset
+from stgraph.engine.distributed import Context, all_reduce_sum
+from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss
+from stgraph.errors import InputError
+
+CHECKPOINT_NAME = "last.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :class:`Trainer`.
+
+    Attributes:
+        epochs: maximum number of epochs (default: ``50``).
+        batch_size: global batch size (default: ``64``).
+        eval_batch_size: batch size for scoring (default: ``256``).
+        lr: AdamW learning rate (default: ``2e-3``).
+        weight_decay: AdamW weight decay (default: ``1e-4``).
+        clip_grad: gradient-norm clipping, ``None`` for none (default: ``5.0``).
+        patience: epochs without validation improvement before stopping (default: ``10``).
+        scheduler: ``"cosine"`` (to zero over ``epochs``) or ``"none"`` (default: ``"cosine"``).
+        seed: seed of initialisation, shuffling and dropout (default: ``0``).
+        checkpoint_dir: where ``last.pt`` is written every epoch (default: ``None``, nowhere).
+        resume: continue from ``checkpoint_dir/last.pt`` if it exists (default: ``False``).
+        progress: show a progress bar on rank 0 (default: ``True``).
+    """
+
+    epochs: int = 50
+    batch_size: int = 64
+    eval_batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    clip_grad: float | None = 5.0
+    patience: int = 10
+    scheduler: str = "cosine"
+    seed: int = 0
+    checkpoint_dir: Path | None = None
+    resume: bool = False
+    progress: bool = True
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did."""
+
+    epoch: int
+    train_loss: float
+    val_mae: float
+    seconds: float
+    samples: int
+    data_seconds: float
+    metric_seconds: float
+
+
+@dataclass
+class FitState:
+    """Everything needed to continue training (stored in the checkpoint)."""
+
+    epoch: int = 0
+    best_val: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    stopped: bool = False
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+def _atomic_save(obj: object, path: Path) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    try:
+        torch.save(obj, temp)
+        os.replace(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+
+
+class Trainer:
+    """Fit a forecasting model on a :class:`WindowDataset` (see the module docstring).
+
+    Args:
+        model: the forecasting model.
+        config: a :class:`TrainConfig`.
+        context: distributed context (default: single process).
+        console: where progress and epoch lines go (default: standard error).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        context: Context | None = None,
+        console: Console | None = None,
+    ) -> None:
+        if config.epochs < 1:
+            raise InputError(f"--epochs must be at least 1, got {config.epochs}")
+        self.model = model
+        self.config = config
+        self.context = context or Context()
+        self.console = console or Console(stderr=True)
+        self.state = FitState()
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = (
+            torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+            if trainable
+            else None
+        )
+        self.scheduler = None
+        if self.optimizer is not None and config.scheduler == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, T_max=config.epochs
+            )
+        self.network = (
+            DistributedDataParallel(model) if self.context.distributed and trainable else model
+        )
+        self._best_state: dict | None = None
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """``checkpoint_dir/last.pt``, or ``None`` without a checkpoint folder."""
+        if self.config.checkpoint_dir is None:
+            return None
+        return Path(self.config.checkpoint_dir) / CHECKPOINT_NAME
+
+    def _save(self) -> None:
+        path = self.checkpoint_path
+        if path is None or not self.context.is_main:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_save(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                "best_state": self._best_state,
+                "state": asdict(self.state),
+                "config": {k: str(v) for k, v in asdict(self.config).items()},
+            },
+            path,
+        )
+
+    def _load(self) -> bool:
+        path = self.checkpoint_path
+        if path is None or not path.exists():
+            return False
+        saved = torch.load(path, weights_only=False)
+        self.model.load_state_dict(saved["model"])
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        self._best_state = saved["best_state"]
+        state = saved["state"]
+        state["history"] = [EpochRecord(**r) for r in state["history"]]
+        self.state = FitState(**state)
+        return True
+
+    def predict(self, windows: WindowDataset, indices: torch.Tensor) -> torch.Tensor:
+        """Predictions in original units for the windows at ``indices``."""
+        prediction = self.network(windows.gather(indices))
+        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
+
+    def evaluate(self, windows: WindowDataset) -> ForecastMetrics:
+        """Masked error sums over all of ``windows`` (reduced over ranks)."""
+        self.model.eval()
+        metrics = ForecastMetrics(windows.source.protocol.output_len)
+        shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
+        with torch.no_grad():
+            for chunk in shard.split(self.config.eval_batch_size):
+                batch = windows.gather(chunk)
+                prediction = self.network(batch)
+                if windows.scaler is not None:
+                    prediction = windows.scaler.inverse_transform(prediction)
+                metrics.update(prediction, batch["y"], batch["y_mask"])
+        all_reduce_sum(metrics.sums, self.context)
+        return metrics
+
+    def _epoch(self, train: WindowDataset, epoch: int, progress: Progress | None) -> EpochRecord:
+        seed = self.config.seed * 100_003 + epoch
+        torch.manual_seed(seed)
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+        self.model.train()
+        total_loss, total_count, data_s, metric_s = 0.0, 0.0, 0.0, 0.0
+        start = time.perf_counter()
+        batches = order.split(self.config.batch_size)
+        task = progress.add_task(f"epoch {epoch + 1}", total=len(batches)) if progress else None
+        for global_batch in batches:
+            local = global_batch[self.context.rank :: self.context.world_size]
+            tick = time.perf_counter()
+            batch = train.gather(local)
+            count = max(train.target_count(global_batch), 1)
+            data_s += time.perf_counter() - tick
+            prediction = self.network(batch)
+            if train.scaler is not None:
+                prediction = train.scaler.inverse_transform(prediction)
+            loss = masked_mae_loss(prediction, batch["y"], batch["y_mask"], count)
+            self.optimizer.zero_grad(set_to_none=True)
+            (loss * self.context.world_size).backward()
+            if self.config.clip_grad is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+            self.optimizer.step()
+            total_loss += loss.item() * count
+            total_count += count
+            if progress is not None:
+                progress.update(
+                    task,
+                    advance=1,
+                    description=f"epoch {epoch + 1} loss {total_loss / total_count:.4f}",
+                )
+        if self.scheduler is not None:
+            self.scheduler.step()
+        seconds = time.perf_counter() - start
+        if progress is not None:
+            progress.remove_task(task)
+        return EpochRecord(
+            epoch, total_loss / max(total_count, 1), math.nan, seconds, len(order), data_s, metric_s
+        )
+
+    def fit(self, train: WindowDataset, val: WindowDataset) -> FitState:
+        """Train with early stopping on ``val``; the model ends with its best weights."""
+        if self.optimizer is None:  # nothing to learn (a fixed rule or a closed-form fit)
+            return self.state
+        if self.config.resume and self._load() and self.context.is_main:
+            self.console.print(f"resumed from {self.checkpoint_path} at epoch {self.state.epoch}")
+        show = self.config.progress and self.context.is_main
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=True, disable=not show) as bar:
+            while self.state.epoch < self.config.epochs and not self.state.stopped:
+                record = self._epoch(train, self.state.epoch, bar)
+                tick = time.perf_counter()
+                record.val_mae = self.evaluate(val).compute(("MAE",))["MAE"]
+                record.metric_seconds = time.perf_counter() - tick
+                improved = record.val_mae < self.state.best_val
+                if improved:
+                    self.state.best_val, self.state.best_epoch = record.val_mae, record.epoch
+                    self.state.bad_epochs = 0
+                    self._best_state = copy.deepcopy(self.model.state_dict())
+                else:
+                    self.state.bad_epochs += 1
+                self.state.history.append(record)
+                self.state.epoch += 1
+                self.state.stopped = self.state.bad_epochs >= self.config.patience
+                self._save()
+                if show:
+                    self.console.print(
+                        f"epoch {record.epoch + 1}: train MAE {record.train_loss:.4f}, "
+                        f"val MAE {record.val_mae:.4f}{' (best)' if improved else ''}, "
+                        f"{record.seconds:.1f}s",
+                        highlight=False,
+                    )
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        return self.state

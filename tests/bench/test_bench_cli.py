@@ -1,0 +1,86 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from stgraph.cli import app
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+
+
+def test_list_shows_pairs_with_protocols():
+    result = runner.invoke(app, ["bench", "--list"])
+    assert result.exit_code == 0
+    assert "stid" in result.output and "los-loop" in result.output and "12->12" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--model", "nope", "--dataset", "los-loop"], "known models: last-value"),
+        (["--model", "stid", "--dataset", "nope"], "known datasets: los-loop"),
+        (["--model", "stid", "--dataset", "chicago"], "forecasts time series"),
+        (["--model", "stid", "--dataset", "synthetic", "--epochs", "0"], "--epochs must be"),
+        (["--model", "stid"], "give --model and --dataset"),
+        (["--model", "stid", "--dataset", "synthetic", "--seeds", "0", "x"], "unexpected argument"),
+    ],
+)
+def test_bad_input(tmp_path, argv, needle):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["bench", *argv, "--out", str(out)])
+    assert_one_line_error(result, needle)
+    assert not out.exists()
+
+
+def test_unwritable_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(
+        app,
+        ["bench", "--model", "last-value", "--dataset", "synthetic", "--out", str(blocker / "sub")],
+    )
+    assert_one_line_error(result, "--out")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_end_to_end_with_seeds_writes_three_files(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            "ridge",
+            "--dataset",
+            "synthetic",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text())
+    assert [r["seed"] for r in doc["rows"]] == [0, 1]
+    row = doc["rows"][0]
+    for key in (
+        "model",
+        "dataset",
+        "task",
+        "protocol",
+        "seed",
+        "metrics",
+        "trainable_parameters",
+        "total_parameters",
+        "wall_seconds",
+        "stgraph_version",
+        "git_commit",
+        "command",
+    ):
+        assert key in row
+    assert {"MAE", "MAE@3", "RMSE@12"} <= set(row["metrics"])
+    assert "±" in (out / "results.md").read_text()
+    assert (out / "results.csv").read_text().count("\n") == 3

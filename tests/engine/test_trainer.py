@@ -1,0 +1,137 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from stgraph.data.synthetic import diffusion_signal
+from stgraph.engine.trainer import TrainConfig, Trainer
+from stgraph.errors import InputError
+from stgraph.models.naive import LastValue
+from stgraph.models.stid import STID
+
+
+def test_stid_learns_the_planted_daily_diffusion():
+    series = diffusion_signal(num_nodes=20, num_steps=24 * 30, seed=0)
+    scaler = series.fit_scaler()
+    train, val, test = (series.windows(p, scaler) for p in ("train", "val", "test"))
+    torch.manual_seed(0)
+    model = STID(20, 12, 12, 1, steps_per_day=24)
+    trainer = Trainer(model, TrainConfig(epochs=15, lr=5e-3, progress=False))
+    state = trainer.fit(train, val)
+    stid = trainer.evaluate(test).compute(("MAE",))["MAE"]
+    naive = Trainer(LastValue(12), TrainConfig(epochs=1, progress=False))
+    last_value = naive.evaluate(test).compute(("MAE",))["MAE"]
+    assert stid < 0.6 * last_value, (stid, last_value)
+    assert state.best_epoch >= 0 and len(state.history) <= 15
+
+
+def test_zero_epochs_is_an_input_error():
+    with pytest.raises(InputError, match="epochs"):
+        Trainer(LastValue(12), TrainConfig(epochs=0))
+
+
+def bench_command(out, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "stgraph.cli",
+        "bench",
+        "--model",
+        "stid",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "6",
+        "--patience",
+        "100",
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    full = tmp_path / "full"
+    subprocess.run(bench_command(full), check=True, env=env, capture_output=True)
+    reference = json.loads((full / "results.json").read_text())["rows"][0]
+
+    killed = tmp_path / "killed"
+    checkpoint = killed / "checkpoints" / "stid-synthetic-seed0" / "last.pt"
+    process = subprocess.Popen(
+        bench_command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while not checkpoint.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    done = torch.load(checkpoint, weights_only=False)["state"]["epoch"]
+    assert 1 <= done < 6 and not (killed / "results.json").exists()
+
+    resumed = subprocess.run(
+        bench_command(killed, "--resume"), check=True, env=env, capture_output=True, text=True
+    )
+    assert "resumed from" in resumed.stderr
+    row = json.loads((killed / "results.json").read_text())["rows"][0]
+    assert row["metrics"] == reference["metrics"]
+    assert row["best_epoch"] == reference["best_epoch"]
+
+
+DISTRIBUTED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import torch
+    from stgraph.data.synthetic import diffusion_signal
+    from stgraph.engine.distributed import init_from_env, shutdown
+    from stgraph.engine.trainer import Trainer, TrainConfig
+    from stgraph.models.stid import STID
+
+    context = init_from_env()
+    signal = diffusion_signal(num_nodes=12, num_steps=24 * 14, seed=3)
+    scaler = signal.fit_scaler()
+    train, val, test = (signal.windows(p, scaler) for p in ("train", "val", "test"))
+    torch.manual_seed(0)
+    model = STID(12, 12, 12, 1, steps_per_day=24, dropout=0.0)
+    trainer = Trainer(model, TrainConfig(epochs=3, batch_size=32, progress=False), context)
+    trainer.fit(train, val)
+    metrics = trainer.evaluate(test).compute(("MAE", "RMSE"))
+    if context.is_main:
+        print("RESULT " + json.dumps(metrics))
+    shutdown(context)
+""")
+
+
+def test_two_ranks_under_torchrun_match_one_process(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(DISTRIBUTED_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def result(command):
+        out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+        return json.loads(line[len("RESULT ") :])
+
+    single = result([sys.executable, str(script)])
+    double = result(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            str(script),
+        ]
+    )
+    for key in single:
+        assert double[key] == pytest.approx(single[key], abs=1e-4)
