@@ -296,33 +296,23 @@ def _list_pairs() -> None:
 
 
 def _results_table(summary: list[dict]) -> Table:
-    from stgraph.bench.results import format_value, metric_columns
+    from stgraph.bench.results import format_value, metric_names, step_labels
 
-    columns = metric_columns(summary)
-    table = Table(title="results (test set; mean ± std over seeds)")
-    for column in (
-        "model",
-        "dataset",
-        "seeds",
-        *columns,
-        "params (trainable/total)",
-        "s/epoch",
-        "samples/s",
-    ):
-        table.add_column(column, justify="right" if column not in ("model", "dataset") else "left")
+    names = metric_names(summary)
+    table = Table(title="test results (mean ± std over seeds)")
+    for column in ("model", "step", *names, "params", "s/epoch"):
+        table.add_column(column, justify="left" if column in ("model", "step") else "right")
     for s in summary:
-        table.add_row(
-            s["model"],
-            s["dataset"],
-            str(len(s["seeds"])),
-            *[
-                format_value(s["metrics"][c], len(s["seeds"])) if c in s["metrics"] else ""
-                for c in columns
-            ],
-            f"{s['trainable_parameters']:,}/{s['total_parameters']:,}",
-            f"{s['seconds_per_epoch']:.2f}",
-            f"{s['train_samples_per_second']:.0f}",
-        )
+        seeds = len(s["seeds"])
+        for index, step in enumerate(step_labels(s)):
+            suffix = "" if step == "avg" else f"@{step}"
+            table.add_row(
+                s["model"] if index == 0 else "",
+                step,
+                *[format_value(s["metrics"][n + suffix], seeds, 3, "±") for n in names],
+                f"{s['trainable_parameters']:,}" if index == 0 else "",
+                f"{s['seconds_per_epoch']:.2f}" if index == 0 else "",
+            )
     return table
 
 

@@ -72,15 +72,29 @@ def summarise(rows: list[dict]) -> list[dict]:
     return summary
 
 
-def format_value(stat: dict, seeds: int) -> str:
+def format_value(stat: dict, seeds: int, digits: int = 4, sep: str = " ± ") -> str:
     """``mean ± std`` (or ``mean`` for one seed)."""
     if math.isnan(stat["mean"]):
         return "n/a"
-    return f"{stat['mean']:.4f}" + (f" ± {stat['std']:.4f}" if seeds > 1 else "")
+    return f"{stat['mean']:.{digits}f}" + (f"{sep}{stat['std']:.{digits}f}" if seeds > 1 else "")
+
+
+def metric_names(summary: list[dict]) -> list[str]:
+    """Metric names without horizon suffix, in first-seen order."""
+    names: list[str] = []
+    for entry in summary:
+        names += [k for k in entry["metrics"] if "@" not in k and k not in names]
+    return names
+
+
+def step_labels(entry: dict) -> list[str]:
+    """``["avg", "3", "6", "12"]``: the average, then each reported horizon step."""
+    steps = sorted({int(k.split("@")[1]) for k in entry["metrics"] if "@" in k})
+    return ["avg", *map(str, steps)]
 
 
 def metric_columns(summary: list[dict]) -> list[str]:
-    """Metric keys in a stable order: the averages, then each horizon."""
+    """Every metric key: the averages, then each horizon step."""
     keys: list[str] = []
     for entry in summary:
         keys += [k for k in entry["metrics"] if k not in keys]
@@ -88,28 +102,34 @@ def metric_columns(summary: list[dict]) -> list[str]:
 
 
 def markdown(summary: list[dict], command: str) -> str:
-    """The Markdown table of a summary, with the protocol and the command."""
-    columns = metric_columns(summary)
+    """Markdown table (one row per model and step), with the protocol and the command."""
+    names = metric_names(summary)
     lines = [f"Command: `{command}`", ""]
     for protocol in sorted({s["protocol"] for s in summary}):
-        lines.append(f"Protocol: {protocol}")
+        lines.append(
+            f"Protocol: {protocol}. Test set; mean ± std over seeds; `avg` is the "
+            "masked mean over all predicted steps."
+        )
     lines += [
         "",
-        "| model | dataset | seeds | "
-        + " | ".join(columns)
-        + " | trainable / total params | s / epoch | samples / s |",
-        "|---|---|---:|" + "---:|" * len(columns) + "---:|---:|---:|",
+        "| model | dataset | seeds | step | "
+        + " | ".join(names)
+        + " | trainable / total params | s / epoch | train samples / s |",
+        "|---|---|---:|---|" + "---:|" * len(names) + "---:|---:|---:|",
     ]
     for s in summary:
-        values = " | ".join(
-            format_value(s["metrics"][c], len(s["seeds"])) if c in s["metrics"] else ""
-            for c in columns
-        )
-        lines.append(
-            f"| {s['model']} | {s['dataset']} | {len(s['seeds'])} | {values} | "
-            f"{s['trainable_parameters']:,} / {s['total_parameters']:,} | "
-            f"{s['seconds_per_epoch']:.2f} | {s['train_samples_per_second']:.0f} |"
-        )
+        seeds = len(s["seeds"])
+        for index, step in enumerate(step_labels(s)):
+            suffix = "" if step == "avg" else f"@{step}"
+            values = " | ".join(format_value(s["metrics"][n + suffix], seeds) for n in names)
+            costs = (
+                f"{s['trainable_parameters']:,} / {s['total_parameters']:,} | "
+                f"{s['seconds_per_epoch']:.2f} | {s['train_samples_per_second']:.0f}"
+                if index == 0
+                else " | | "
+            )
+            head = f"{s['model']} | {s['dataset']} | {seeds}" if index == 0 else " | | "
+            lines.append(f"| {head} | {step} | {values} | {costs} |")
     return "\n".join(lines) + "\n"
 
 

@@ -32,11 +32,10 @@ class RidgeLags(nn.Module):
         self.input_len = input_len
         self.output_len = output_len
         self.num_features = num_features
-        self.register_buffer(
-            "weight",
+        self.weight = nn.Parameter(  # fitted in closed form, never by gradient steps
             torch.zeros(
                 input_len * num_features + 1, output_len * num_features, dtype=torch.float64
-            ),
+            )
         )
         self.alpha = float("nan")
 
@@ -64,12 +63,12 @@ class RidgeLags(nn.Module):
         eye[-1, -1] = 0.0  # the intercept is not penalised
         best = None
         for alpha in ALPHAS:
-            self.weight.copy_(torch.linalg.solve(gram / len(x) + alpha * eye, cross / len(x)))
+            self.weight.data.copy_(torch.linalg.solve(gram / len(x) + alpha * eye, cross / len(x)))
             score = _validation_mae(self, val)
             if best is None or score < best[0]:
-                best = (score, alpha, self.weight.clone())
+                best = (score, alpha, self.weight.detach().clone())
         _, self.alpha, weight = best
-        self.weight.copy_(weight)
+        self.weight.data.copy_(weight)
 
 
 def _validation_mae(model: nn.Module, val: WindowDataset) -> float:

@@ -33,8 +33,7 @@ class SpatialBlock(nn.Module):
             distance_kernels=16 if spatial_bias else 0,
             max_distance=max_distance,
             max_hops=max_hops if spatial_bias else None,
-            dropout=dropout,
-        )
+        )  # no dropout on the [B, H, N, N] weights: it would dominate the step time
         self.norm2 = nn.LayerNorm(channels)
         self.ffn = nn.Sequential(
             nn.Linear(channels, 2 * channels),
@@ -70,7 +69,7 @@ class STTransformer(nn.Module):
         heads: attention heads (default: ``4``).
         num_layers: transformer blocks (default: ``2``).
         max_hops: hop range of the hop bias (default: ``4``).
-        dropout: dropout (default: ``0.1``).
+        dropout: dropout in the feed-forward blocks (default: ``0.1``).
     """
 
     def __init__(

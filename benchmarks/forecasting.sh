@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Forecasting baselines on real data, three seeds each (issue 5). Run from the repository root:
+#   bash benchmarks/forecasting.sh
+# Each dataset's table lands in benchmarks/results/forecast-<dataset>/results.{md,csv,json}.
+set -euo pipefail
+export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
+models=last-value,seasonal-naive,ridge,stid,st-transformer,st-transformer-bias
+for dataset in chicago-crime los-loop; do
+  .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds 0 1 2 \
+    --epochs 40 --patience 8 --no-progress --out "benchmarks/results/forecast-$dataset"
+done
