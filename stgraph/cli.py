@@ -341,6 +341,40 @@ def bench(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     data_dir: DataDirOption = None,
+    city: Annotated[
+        str | None,
+        typer.Option(
+            help="Region task: a built-in city (chicago, nyc) or a city folder PATH with "
+            "views/*.npy, labels/*.npy and optional mobility.npy, similarity/*.npy, "
+            "coords.csv (id,lat,lon), contiguity.csv (from,to)."
+        ),
+    ] = None,
+    tasks: Annotated[
+        str | None,
+        typer.Option(help="Region tasks, comma separated (default: all labels of the city)."),
+    ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="Region tasks: 'clean' (selection inside training folds) or 'paper' "
+            "(HAFusion's test-fold selection)."
+        ),
+    ] = "clean",
+    folds: Annotated[int, typer.Option(help="Region tasks: cross-validation folds.")] = 10,
+    text_encoder: Annotated[
+        Path | None,
+        typer.Option(
+            help="Region tasks: local Hugging Face encoder folder for the prompts "
+            "(default: the packaged all-MiniLM-L6-v2)."
+        ),
+    ] = None,
+    prompt_vectors: Annotated[
+        str | None,
+        typer.Option(
+            help="Region tasks: precomputed prompt vectors, a .npy path pattern with {task}, "
+            "e.g. prompt_embs_llama_{task}.npy."
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate a model on a dataset under the dataset's protocol; save results."""
     if list_pairs:
@@ -352,8 +386,23 @@ def bench(
     from stgraph.data.registry import get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
 
+    if city is not None or (model == "topt" and dataset is not None):
+        _bench_regions(
+            model,
+            city or dataset,
+            _seeds(seeds, ctx.args),
+            tasks,
+            protocol,
+            folds,
+            text_encoder,
+            prompt_vectors,
+            out,
+            progress,
+            data_dir,
+        )
+        return
     if model is None or dataset is None:
-        fail("give --model and --dataset (or --list to see the pairs)")
+        fail("give --model and --dataset (or --model topt --city NAME, or --list)")
     seed_list = _seeds(seeds, ctx.args)
     model_names = [name.strip() for name in model.split(",") if name.strip()]
     for name in model_names:
@@ -396,6 +445,75 @@ def bench(
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
     console.print(_results_table(summarise(rows)))
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
+def _bench_regions(
+    model: str | None,
+    city: str,
+    seeds: list[int],
+    tasks: str | None,
+    protocol: str,
+    folds: int,
+    text_encoder: Path | None,
+    prompt_vectors: str | None,
+    out: Path,
+    progress: bool,
+    data_dir: Path | None,
+) -> None:
+    from stgraph.bench.regions import RegionBenchOptions, load_city, run_regions
+    from stgraph.bench.results import prepare_out_dir, write_region_results
+    from stgraph.bench.specs import MODELS, get_model
+
+    spec = get_model(model or "topt")
+    if spec.task != "regions":
+        fail(
+            f"model '{spec.name}' forecasts time series; region tasks (--city) take: "
+            f"{', '.join(n for n, m in MODELS.items() if m.task == 'regions')}"
+        )
+    if protocol not in ("clean", "paper"):
+        fail(f"unknown --protocol '{protocol}'; choose clean or paper")
+    if folds < 2:
+        fail(f"--folds must be at least 2, got {folds}")
+    load_city(city, data_dir)  # validate the city before anything is written
+    prepare_out_dir(out)
+    options = RegionBenchOptions(
+        seeds=tuple(seeds),
+        tasks=tuple(t.strip() for t in tasks.split(",")) if tasks else None,
+        folds=folds,
+        protocol=protocol,
+        text_encoder=text_encoder,
+        prompt_vectors=prompt_vectors,
+        data_dir=data_dir,
+        progress=progress,
+        command=_command_line(),
+    )
+    rows, notes = run_regions(city, options, err_console)
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)
+    files, summary = write_region_results(out, rows, options.command)
+    console.print(f"protocol: {rows[0]['protocol']}", highlight=False)
+    console.print(_region_table(summary))
+    console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
+def _region_table(summary: list[dict]) -> Table:
+    from stgraph.bench.results import format_value
+
+    table = Table(title="region tasks (out-of-fold; mean ± std over seeds)")
+    for column in ("task", "model", "MAE", "RMSE", "R2", "params", "s"):
+        table.add_column(column, justify="left" if column in ("task", "model") else "right")
+    last_task = None
+    for s in summary:
+        seeds = s.get("seeds", 1)
+        table.add_row(
+            s["task"] if s["task"] != last_task else "",
+            s["model"],
+            *[format_value(s["metrics"][k], seeds, 3, "±") for k in ("MAE", "RMSE", "R2")],
+            "" if s.get("trainable_parameters") is None else f"{s['trainable_parameters']:,}",
+            "" if s.get("seconds") is None else f"{s['seconds']:.0f}",
+        )
+        last_task = s["task"]
+    return table
 
 
 def _command_line() -> str:

@@ -72,13 +72,14 @@ class ModelSpec:
         name: CLI name.
         task: ``forecasting`` (temporal datasets) or ``regions``.
         summary: one line.
-        build: ``build(signal, scaler)`` returns the model.
+        build: ``build(signal, scaler)`` returns a forecasting model (``None`` for region
+            models, which :mod:`stgraph.bench.regions` runs).
     """
 
     name: str
     task: str
     summary: str
-    build: Callable[[TemporalSignal, StandardScaler], nn.Module]
+    build: Callable[[TemporalSignal, StandardScaler], nn.Module] | None
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -116,6 +117,12 @@ MODELS: dict[str, ModelSpec] = {
             "forecasting",
             "the same transformer with SpatialBiasAttention (distance + hop bias)",
             lambda s, _: _build_transformer(s, spatial_bias=True),
+        ),
+        ModelSpec(
+            "topt",
+            "regions",
+            "ToPT (SREL + Prompt4RE) with its baselines and ablations, K-fold CV over regions",
+            None,
         ),
     ]
 }

@@ -17,6 +17,8 @@ The returned ``Data`` holds
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch_geometric.data import Data
@@ -79,3 +81,74 @@ def region_data(
         data.contiguity_index = torch.as_tensor(both.T.copy(), dtype=torch.long)
         data.contiguity_degree = torch.bincount(data.contiguity_index[1], minlength=n).float()
     return data
+
+
+@dataclass
+class RegionTensors:
+    """Model-ready tensors of region data (see :func:`region_tensors`).
+
+    Attributes:
+        views: ``{view: [N, D_v]}``, ``log1p`` then standardised per column.
+        mobility: ``[N, N]`` origin-destination trips, or ``None``.
+        similarities: ``{name: [N, N]}`` (e.g. ``poi_similarity``).
+        distance: ``[N, N]`` distances scaled to ``[0, 1]``, or ``None`` without coordinates.
+        hops: ``[N, N]`` hop counts on the contiguity or mobility graph (``-1`` beyond
+            ``max_hops``), used when there are no coordinates.
+        weighted_degree: ``[N]`` trips arriving in each region (0 without mobility).
+        pagerank: ``[N]`` PageRank on the mobility graph (uniform without mobility).
+        spatial_prior: ``"distance"`` or ``"hops"``: which prior the attention bias uses.
+    """
+
+    views: dict[str, torch.Tensor]
+    mobility: torch.Tensor | None
+    similarities: dict[str, torch.Tensor]
+    distance: torch.Tensor | None
+    hops: torch.Tensor | None
+    weighted_degree: torch.Tensor
+    pagerank: torch.Tensor
+    spatial_prior: str
+
+
+def region_tensors(data: Data, max_hops: int = 4) -> RegionTensors:
+    """Prepare region :class:`Data` for region-embedding models.
+
+    Views are transformed with ``log1p`` (counts are heavy-tailed) and standardised per column
+    over all regions; this uses no label. Without coordinates the spatial prior falls back to
+    shortest-path hops on the contiguity graph if present, else on the mobility graph.
+    """
+    from stgraph.data.spatial_matrices import hop_matrix
+
+    n = data.num_nodes
+    views = {}
+    for name in data.view_names:
+        x = torch.log1p(data[f"x_{name}"].double().clamp(min=0))
+        std = x.std(dim=0, unbiased=False)
+        views[name] = (
+            (x - x.mean(dim=0)) / torch.where(std > 0, std, torch.ones_like(std))
+        ).float()
+    mobility = None
+    if getattr(data, "edge_index", None) is not None and data.edge_index.numel():
+        mobility = torch.zeros(n, n)
+        mobility[data.edge_index[0], data.edge_index[1]] = data.edge_weight.float()
+    similarities = {k: data[k].float() for k in data.keys() if k.endswith("_similarity")}
+    distance, hops, prior = None, None, "distance"
+    if getattr(data, "distance", None) is not None:
+        distance = data.distance / data.distance.max().clamp(min=1e-12)
+    else:
+        prior = "hops"
+        graph_index = getattr(data, "contiguity_index", None)
+        if graph_index is None:
+            graph_index = data.edge_index if mobility is not None else torch.empty(2, 0).long()
+        hops = hop_matrix(Data(edge_index=graph_index, num_nodes=n), max_hops)
+    weighted = getattr(data, "centrality_weighted_degree", None)
+    pagerank = getattr(data, "centrality_pagerank", None)
+    return RegionTensors(
+        views=views,
+        mobility=mobility,
+        similarities=similarities,
+        distance=distance,
+        hops=hops,
+        weighted_degree=weighted if weighted is not None else torch.zeros(n),
+        pagerank=pagerank if pagerank is not None else torch.full((n,), 1.0 / n),
+        spatial_prior=prior,
+    )

@@ -36,11 +36,21 @@ def load_chicago(root: Path) -> Data:
     crime / check-in / service-call labels, centroids from the Prompt4RE prompts.
     """
     parts = _hafusion_city(root, "Chi", "chicago")
-    lonlat = prompt_centroids(need(root, "topt_prompt4re_chicago/prompt_data.json", "chicago"))
-    return region_data("chicago", lonlat=lonlat, **parts)
+    prompts = need(root, "topt_prompt4re_chicago/prompt_data.json", "chicago")
+    data = region_data("chicago", lonlat=prompt_centroids(prompts), **parts)
+    data.region_text = prompt_texts(prompts)
+    return data
 
 
 CENTROID_PATTERN = re.compile(r"Centroid Coordinates: \(([-\d.]+), ([-\d.]+)\)")
+
+
+def prompt_texts(path: Path) -> list[str]:
+    """The text part of each region's Prompt4RE prompt (centroid, address, named POI mix)."""
+    return [
+        " ".join(part["text"] for part in message["content"] if "text" in part).strip()
+        for message in json.loads(path.read_text(encoding="utf-8"))
+    ]
 
 
 def prompt_centroids(path: Path) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Frozen language models: region text prompts and their embeddings (optional ``llm`` extra)."""
