@@ -7,5 +7,5 @@ export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
 models=last-value,seasonal-naive,ridge,stid,st-transformer,st-transformer-bias
 for dataset in chicago-crime los-loop; do
   .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds 0 1 2 \
-    --epochs 40 --patience 8 --no-progress --out "benchmarks/results/forecast-$dataset"
+    --epochs 30 --patience 6 --no-progress --out "benchmarks/results/forecast-$dataset"
 done

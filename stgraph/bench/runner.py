@@ -95,9 +95,11 @@ def run_forecast(
     )
     trainer = Trainer(model, config, context)
     start = time.perf_counter()
-    if hasattr(model, "fit_closed_form"):
+    if hasattr(model, "fit_closed_form"):  # fitted directly, never by gradient steps
         model.fit_closed_form(train, val)
-    state = trainer.fit(train, val)
+        state = trainer.state
+    else:
+        state = trainer.fit(train, val)
     wall = time.perf_counter() - start
     tick = time.perf_counter()
     metrics = trainer.evaluate(test).compute(protocol.metrics, protocol.horizons)
