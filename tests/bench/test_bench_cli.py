@@ -82,5 +82,6 @@ def test_end_to_end_with_seeds_writes_three_files(tmp_path):
     ):
         assert key in row
     assert {"MAE", "MAE@3", "RMSE@12"} <= set(row["metrics"])
+    assert row["epochs_run"] == 0 and row["trainable_parameters"] == 13 * 12  # closed form only
     assert "±" in (out / "results.md").read_text()
     assert (out / "results.csv").read_text().count("\n") == 3

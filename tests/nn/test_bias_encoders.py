@@ -36,10 +36,12 @@ def test_centrality_encoding_modes():
 
 def test_import_stgraph_nn_pulls_in_only_torch_and_pyg():
     """Everything `import stgraph.nn` loads beyond what torch_geometric loads is stgraph.nn."""
-    code = ("import sys, torch, torch_geometric; before = set(sys.modules); import stgraph.nn; "
-            "extra = sorted(m for m in set(sys.modules) - before if not (m == 'stgraph' or "
-            "m.startswith('stgraph.nn') or m == 'stgraph.errors')); print(extra); "
-            "sys.exit(1 if extra else 0)")
+    code = (
+        "import sys, torch, torch_geometric; before = set(sys.modules); import stgraph.nn; "
+        "extra = sorted(m for m in set(sys.modules) - before if not (m == 'stgraph' or "
+        "m.startswith('stgraph.nn') or m == 'stgraph.errors')); print(extra); "
+        "sys.exit(1 if extra else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
