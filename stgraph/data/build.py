@@ -110,6 +110,18 @@ def detect_kind(path: Path, options: BuildOptions) -> str:
     return "edges" if options.ids is not None else "points"
 
 
+def _points(path: Path, options: BuildOptions) -> PointTable:
+    """Read a point table with the column names given in ``options``."""
+    return read_point_table(
+        path,
+        id_col=options.id_col,
+        lat_col=options.lat_col,
+        lon_col=options.lon_col,
+        x_col=options.x_col,
+        y_col=options.y_col,
+    )
+
+
 def _node_order(options: BuildOptions) -> tuple[list[str] | None, PointTable | None]:
     """Ids (and coordinates, when the ids file is a point table) from ``options.ids``."""
     if options.ids is None:
@@ -118,14 +130,7 @@ def _node_order(options: BuildOptions) -> tuple[list[str] | None, PointTable | N
     if path.suffix.lower() in (".csv", ".geojson", ".json"):
         rows = read_csv_rows(path) if path.suffix.lower() == ".csv" else None
         if rows is None or len(rows[0]) > 1:
-            points = read_point_table(
-                path,
-                id_col=options.id_col,
-                lat_col=options.lat_col,
-                lon_col=options.lon_col,
-                x_col=options.x_col,
-                y_col=options.y_col,
-            )
+            points = _points(path, options)
             return points.ids, points
     return read_ids(path), None
 
@@ -175,14 +180,7 @@ def build_graph(path: str | Path, options: BuildOptions) -> tuple[Data, list[str
         raise InputError("--threshold only applies with --gaussian")
     kind = detect_kind(path, options)
     if kind == "points":
-        points = read_point_table(
-            path,
-            id_col=options.id_col,
-            lat_col=options.lat_col,
-            lon_col=options.lon_col,
-            x_col=options.x_col,
-            y_col=options.y_col,
-        )
+        points = _points(path, options)
         data = _point_graph(points, options, notes)
     elif kind == "polygons":
         regions = read_regions(path, options.id_col)

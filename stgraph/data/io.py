@@ -25,16 +25,22 @@ def writable_target(path: str | Path) -> Path:
     return path
 
 
-def save_graph(data: Data, path: str | Path) -> Path:
-    """Write ``data`` with :func:`torch.save` to a temporary file, then rename it into place."""
-    path = writable_target(path)
+def atomic_torch_save(obj: object, path: Path) -> None:
+    """:func:`torch.save` to a temporary file beside ``path``, then rename it into place, so a
+    reader never sees a half-written file."""
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     try:
-        torch.save(data, temp)
+        torch.save(obj, temp)
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)
+
+
+def save_graph(data: Data, path: str | Path) -> Path:
+    """Write ``data`` atomically (see :func:`atomic_torch_save`) after checking the folder."""
+    path = writable_target(path)
+    atomic_torch_save(data, path)
     return path
 
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from stgraph.data.io import atomic_torch_save
 from stgraph.data.temporal import WindowDataset
 from stgraph.engine.distributed import Context, all_reduce_sum
 from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss
@@ -103,16 +102,6 @@ class FitState:
     history: list[EpochRecord] = field(default_factory=list)
 
 
-def _atomic_save(obj: object, path: Path) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(obj, temp)
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-
-
 class Trainer:
     """Fit a forecasting model on a :class:`WindowDataset` (see the module docstring).
 
@@ -165,7 +154,7 @@ class Trainer:
         if path is None or not self.context.is_main:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_save(
+        atomic_torch_save(
             {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict() if self.optimizer else None,

@@ -7,45 +7,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stgraph.nn import CentralityEncoding, SpatialBiasAttention
+from stgraph.nn import CentralityEncoding, SpatialTransformerBlock
 
 
-class BiasedBlock(nn.Module):
-    """Pre-norm block: spatially biased attention over regions, then a feed-forward network."""
-
-    def __init__(
-        self,
-        channels: int,
-        heads: int,
-        use_distance: bool,
-        max_hops: int | None,
-        learn_bias: bool,
-        dropout: float,
-    ) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(channels)
-        self.attention = SpatialBiasAttention(
-            channels,
-            heads,
-            distance_kernels=16 if use_distance else 0,
-            max_distance=1.0,
-            max_hops=max_hops,
-            bias_strength=1.0 if learn_bias else 0.0,
-            learn_strength=learn_bias,
-            dropout=dropout,
-        )
-        self.norm2 = nn.LayerNorm(channels)
-        self.ffn = nn.Sequential(
-            nn.Linear(channels, 2 * channels),
-            nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(2 * channels, channels),
-        )
-
-    def forward(self, h: Tensor, distance: Tensor | None, hops: Tensor | None) -> Tensor:
-        """``[N, C]`` → ``[N, C]``."""
-        h = h + self.attention.forward_dense(self.norm1(h), distance, hops)
-        return h + self.ffn(self.norm2(h))
+def biased_block(
+    channels: int,
+    heads: int,
+    use_distance: bool,
+    max_hops: int | None,
+    learn_bias: bool,
+    dropout: float,
+) -> SpatialTransformerBlock:
+    r"""A transformer block over regions with a distance (or hop) bias; ``learn_bias=False``
+    fixes :math:`\lambda = 0`."""
+    return SpatialTransformerBlock(
+        channels,
+        heads,
+        distance_kernels=16 if use_distance else 0,
+        max_hops=max_hops,
+        bias_strength=1.0 if learn_bias else 0.0,
+        learn_strength=learn_bias,
+        attention_dropout=dropout,
+        dropout=dropout,
+    )
 
 
 class ViewFusion(nn.Module):
@@ -69,7 +53,7 @@ class SREL(nn.Module):
 
     1. Each view is projected to ``channels`` and receives centrality encodings (log-bucketed
        inflow and PageRank quantile of the mobility graph, as Graphormer's degree encoding).
-    2. A :class:`BiasedBlock` per view lets regions attend to each other with a learned
+    2. A :func:`biased_block` per view lets regions attend to each other with a learned
        distance bias (or, without coordinates, a hop bias), scaled by :math:`\lambda`.
     3. :class:`ViewFusion` mixes the views; ``num_layers`` further biased blocks fuse regions;
        a linear map gives the embedding :math:`e_i` (default 144, as HAFusion).
@@ -115,13 +99,13 @@ class SREL(nn.Module):
         self.pagerank_encoding = CentralityEncoding(channels, 16, mode="quantile")
         self.intra = nn.ModuleDict(
             {
-                v: BiasedBlock(channels, heads, use_distance, max_hops, learn_bias, dropout)
+                v: biased_block(channels, heads, use_distance, max_hops, learn_bias, dropout)
                 for v in view_dims
             }
         )
         self.fusion = ViewFusion(channels)
         self.blocks = nn.ModuleList(
-            BiasedBlock(channels, heads, use_distance, max_hops, learn_bias, dropout)
+            biased_block(channels, heads, use_distance, max_hops, learn_bias, dropout)
             for _ in range(num_layers)
         )
         self.out = nn.Linear(channels, embed_dim)

@@ -10,42 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from stgraph.nn import SpatialBiasAttention
-
-
-class SpatialBlock(nn.Module):
-    """Pre-norm transformer block over the nodes: attention then a feed-forward network."""
-
-    def __init__(
-        self,
-        channels: int,
-        heads: int,
-        spatial_bias: bool,
-        max_distance: float,
-        max_hops: int,
-        dropout: float,
-    ) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(channels)
-        self.attention = SpatialBiasAttention(
-            channels,
-            heads,
-            distance_kernels=16 if spatial_bias else 0,
-            max_distance=max_distance,
-            max_hops=max_hops if spatial_bias else None,
-        )  # no dropout on the [B, H, N, N] weights: it would dominate the step time
-        self.norm2 = nn.LayerNorm(channels)
-        self.ffn = nn.Sequential(
-            nn.Linear(channels, 2 * channels),
-            nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(2 * channels, channels),
-        )
-
-    def forward(self, h: Tensor, distance: Tensor | None, hops: Tensor | None) -> Tensor:
-        """``h`` ``[B, N, C]`` → ``[B, N, C]``."""
-        h = h + self.attention.forward_dense(self.norm1(h), distance, hops)
-        return h + self.ffn(self.norm2(h))
+from stgraph.models.time_index import calendar_slots
+from stgraph.nn import SpatialTransformerBlock
 
 
 class STTransformer(nn.Module):
@@ -99,7 +65,13 @@ class STTransformer(nn.Module):
         self.register_buffer("distance", distance, persistent=False)
         self.register_buffer("hops", hops, persistent=False)
         self.blocks = nn.ModuleList(
-            SpatialBlock(channels, heads, spatial_bias, 1.0, max_hops, dropout)
+            SpatialTransformerBlock(
+                channels,
+                heads,
+                distance_kernels=16 if spatial_bias else 0,
+                max_hops=max_hops if spatial_bias else None,
+                dropout=dropout,
+            )
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(channels)
@@ -115,9 +87,7 @@ class STTransformer(nn.Module):
         """Predictions ``[B, L_out, N, F]``."""
         x = batch["x"]
         b, _, n, _ = x.shape
-        last_time = batch["x_time"][:, -1]
-        tod = (last_time[:, 0] * self.steps_per_day).long().clamp(0, self.steps_per_day - 1)
-        dow = last_time[:, 1].long().clamp(0, 6)
+        tod, dow = calendar_slots(batch, self.steps_per_day)
         h = (
             self.series(x.permute(0, 2, 1, 3).reshape(b, n, -1))
             + self.node

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from stgraph.models.time_index import calendar_slots
+
 
 class ResidualMLP(nn.Module):
     """``x + fc2(dropout(relu(fc1(x))))``."""
@@ -74,9 +76,7 @@ class STID(nn.Module):
         x = batch["x"]
         b, _, n, _ = x.shape
         series = self.series(x.permute(0, 2, 1, 3).reshape(b, n, -1))
-        last_time = batch["x_time"][:, -1]
-        tod = (last_time[:, 0] * self.steps_per_day).long().clamp(0, self.steps_per_day - 1)
-        dow = last_time[:, 1].long().clamp(0, 6)
+        tod, dow = calendar_slots(batch, self.steps_per_day)
         h = torch.cat(
             [
                 series,

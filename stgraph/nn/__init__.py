@@ -11,6 +11,7 @@ from stgraph.nn.revin import RevIN
 from stgraph.nn.rotary import RotaryEmbedding, SpatialRotaryEmbedding
 from stgraph.nn.spatial_bias_attention import SpatialBiasAttention
 from stgraph.nn.spatial_rotary_attention import SpatialRotaryAttention
+from stgraph.nn.spatial_transformer_block import SpatialTransformerBlock
 
 __all__ = [
     "CentralityEncoding",
@@ -25,5 +26,6 @@ __all__ = [
     "SpatialBiasAttention",
     "SpatialRotaryAttention",
     "SpatialRotaryEmbedding",
+    "SpatialTransformerBlock",
     "load_balancing_loss",
 ]
