@@ -325,7 +325,8 @@ def bench(
     ] = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset name (see --list).")] = None,
     seeds: Annotated[
-        list[int] | None, typer.Option(help="Seeds, e.g. --seeds 0 1 2 (mean ± std over them).")
+        list[int] | None,
+        typer.Option(help="Seeds, e.g. --seeds 0 1 2 (mean ± std); default 0 (regions: 0 1 2)."),
     ] = None,
     epochs: Annotated[int, typer.Option(help="Maximum training epochs.")] = 50,
     batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 64,
@@ -390,7 +391,7 @@ def bench(
         _bench_regions(
             model,
             city or dataset,
-            _seeds(seeds, ctx.args),
+            _seeds(seeds, ctx.args) if seeds else [0, 1, 2],
             tasks,
             protocol,
             folds,
