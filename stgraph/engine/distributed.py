@@ -1,9 +1,10 @@
 """Data-parallel training under ``torchrun``: process group, sharding and reductions.
 
 Started with ``torchrun --nproc_per_node N ...``, every process reads ``RANK`` and
-``WORLD_SIZE`` from the environment, joins a process group (gloo on CPU, nccl on GPU) and
-handles the windows ``batch[rank::world_size]`` of every global batch. Without ``torchrun``
-everything here degrades to a single process.
+``WORLD_SIZE`` from the environment, joins a gloo process group and handles the windows
+``batch[rank::world_size]`` of every global batch. The trainer runs on the CPU; GPU training
+(and with it nccl) is not implemented yet. Without ``torchrun`` everything here degrades to a
+single process.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ def init_from_env() -> Context:
     if world <= 1:
         return Context()
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
+        dist.init_process_group(backend="gloo")  # the trainer runs on the CPU
     return Context(dist.get_rank(), dist.get_world_size())
 
 

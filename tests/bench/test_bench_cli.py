@@ -89,8 +89,20 @@ def test_end_to_end_with_seeds_writes_three_files(tmp_path):
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    result = runner.invoke(app, ["bench", "--model", "last-value", "--dataset", "synthetic",
-                                 "--plot", "--out", str(tmp_path), "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            "last-value",
+            "--dataset",
+            "synthetic",
+            "--plot",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     png = tmp_path / "forecast-last-value-synthetic-seed0.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
