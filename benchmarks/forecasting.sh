@@ -5,7 +5,7 @@
 set -euo pipefail
 export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
 models=last-value,seasonal-naive,ridge,stid,st-transformer,st-transformer-bias
-for dataset in chicago-crime los-loop; do
-  .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds 0 1 2 \
-    --epochs 30 --patience 6 --no-progress --out "benchmarks/results/forecast-$dataset"
-done
+.venv/bin/stgraph bench --model "$models" --dataset chicago-crime --seeds 0 1 2 \
+  --epochs 30 --patience 6 --no-progress --out benchmarks/results/forecast-chicago-crime
+.venv/bin/stgraph bench --model "$models" --dataset los-loop --seeds 0 1 2 \
+  --epochs 20 --patience 5 --no-progress --out benchmarks/results/forecast-los-loop
