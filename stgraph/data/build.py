@@ -35,8 +35,8 @@ from stgraph.data.tables import (
     read_csv_rows,
     read_edge_list,
     read_geojson_features,
-    read_ids,
     read_matrix,
+    read_node_order,
     read_point_table,
     require_file,
     split_header,
@@ -126,13 +126,14 @@ def _node_order(options: BuildOptions) -> tuple[list[str] | None, PointTable | N
     """Ids (and coordinates, when the ids file is a point table) from ``options.ids``."""
     if options.ids is None:
         return None, None
-    path = require_file(options.ids)
-    if path.suffix.lower() in (".csv", ".geojson", ".json"):
-        rows = read_csv_rows(path) if path.suffix.lower() == ".csv" else None
-        if rows is None or len(rows[0]) > 1:
-            points = _points(path, options)
-            return points.ids, points
-    return read_ids(path), None
+    return read_node_order(
+        options.ids,
+        id_col=options.id_col,
+        lat_col=options.lat_col,
+        lon_col=options.lon_col,
+        x_col=options.x_col,
+        y_col=options.y_col,
+    )
 
 
 def _reorder(points: PointTable, ids: list[str]) -> PointTable:

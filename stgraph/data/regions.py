@@ -108,6 +108,11 @@ class RegionTensors:
     pagerank: torch.Tensor
     spatial_prior: str
 
+    def encoder_inputs(self) -> tuple:
+        """The arguments of a region encoder's forward pass: views, distance, hops, inflow,
+        PageRank (see :class:`~stgraph.models.srel.SREL`)."""
+        return self.views, self.distance, self.hops, self.weighted_degree, self.pagerank
+
 
 def region_tensors(data: Data, max_hops: int = 4) -> RegionTensors:
     """Prepare region :class:`Data` for region-embedding models.

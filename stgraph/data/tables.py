@@ -239,19 +239,23 @@ def feature_id(feature: dict, index: int, id_col: str | None) -> str:
     return str(index)
 
 
-def read_ids(path: str | Path) -> list[str]:
-    """Read an ordered list of node ids.
+def read_node_order(path: str | Path, **columns: str | None) -> tuple[list[str], PointTable | None]:
+    """Read the node order from an id list or a point table.
 
-    Accepts a point table (its id column is used), a one-line comma-separated list (DCRNN's
-    ``graph_sensor_ids.txt``) or one id per line.
+    An id list is a text file with one comma-separated line (DCRNN's ``graph_sensor_ids.txt``)
+    or one id per line, or a single-column CSV; it gives ``(ids, None)``. Any other CSV or a
+    GeoJSON file is read as a point table (``columns`` name its columns, see
+    :func:`read_point_table`) and gives ``(ids, points)``.
     """
     path = require_file(path)
-    if path.suffix.lower() in (".csv", ".geojson", ".json"):
-        rows = read_csv_rows(path) if path.suffix.lower() == ".csv" else None
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".geojson", ".json"):
+        rows = read_csv_rows(path) if suffix == ".csv" else None
         if rows is not None and len(rows[0]) == 1:
             ids = [r[0] for r in rows]
         else:
-            ids = read_point_table(path).ids
+            points = read_point_table(path, **columns)
+            return points.ids, points
     else:
         text = path.read_text(encoding="utf-8").strip()
         if not text:
@@ -259,7 +263,7 @@ def read_ids(path: str | Path) -> list[str]:
         sep = "," if "," in text else None
         ids = [t.strip() for t in text.split(sep) if t.strip()]
     check_unique_ids(ids, path)
-    return ids
+    return ids, None
 
 
 def read_edge_list(path: str | Path) -> EdgeList:

@@ -44,13 +44,7 @@ def fit_region_encoder(
     torch.manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = []
-    arguments = (
-        inputs.views,
-        inputs.distance,
-        inputs.hops,
-        inputs.weighted_degree,
-        inputs.pagerank,
-    )
+    arguments = inputs.encoder_inputs()
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -207,7 +207,7 @@ class Trainer:
         torch.manual_seed(seed)
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
         self.model.train()
-        total_loss, total_count, data_s, metric_s = 0.0, 0.0, 0.0, 0.0
+        total_loss, total_count, data_s = 0.0, 0.0, 0.0
         start = time.perf_counter()
         batches = order.split(self.config.batch_size)
         task = progress.add_task(f"epoch {epoch + 1}", total=len(batches)) if progress else None
@@ -239,8 +239,9 @@ class Trainer:
         seconds = time.perf_counter() - start
         if progress is not None:
             progress.remove_task(task)
+        # val_mae and metric_seconds are filled in by fit() after the validation pass
         return EpochRecord(
-            epoch, total_loss / max(total_count, 1), math.nan, seconds, len(order), data_s, metric_s
+            epoch, total_loss / max(total_count, 1), math.nan, seconds, len(order), data_s, 0.0
         )
 
     def fit(self, train: WindowDataset, val: WindowDataset) -> FitState:

@@ -121,3 +121,18 @@ def test_od_matrix_gives_weighted_directed_edges():
 def test_bad_od_matrices(matrix, message):
     with pytest.raises(InputError, match=message):
         matrix_graph(matrix, what="OD")
+
+
+def test_node_order_from_id_lists_and_point_tables(tmp_path):
+    from stgraph.data.tables import read_node_order
+
+    (tmp_path / "ids.txt").write_text("b,a,c\n")
+    (tmp_path / "ids.csv").write_text("b\na\nc\n")
+    (tmp_path / "pts.csv").write_text("id,lat,lon\nb,1,2\na,3,4\n")
+    assert read_node_order(tmp_path / "ids.txt") == (["b", "a", "c"], None)
+    assert read_node_order(tmp_path / "ids.csv") == (["b", "a", "c"], None)
+    ids, points = read_node_order(tmp_path / "pts.csv")
+    assert ids == ["b", "a"] and points.coords.tolist() == [[2.0, 1.0], [4.0, 3.0]]
+    (tmp_path / "dup.txt").write_text("a,a\n")
+    with pytest.raises(InputError, match="duplicate node id 'a'"):
+        read_node_order(tmp_path / "dup.txt")

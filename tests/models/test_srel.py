@@ -30,13 +30,7 @@ def test_srel_learns_the_planted_mobility_structure():
     inputs = region_tensors(data)
     torch.manual_seed(0)
     model = SREL({k: v.size(1) for k, v in inputs.views.items()}, channels=32, embed_dim=32)
-    arguments = (
-        inputs.views,
-        inputs.distance,
-        inputs.hops,
-        inputs.weighted_degree,
-        inputs.pagerank,
-    )
+    arguments = inputs.encoder_inputs()
     model.eval()
     with torch.no_grad():
         before = outgoing_fit(model, model(*arguments), inputs.mobility)
@@ -61,5 +55,5 @@ def test_without_coordinates_the_bias_uses_hops():
     assert inputs.spatial_prior == "hops" and inputs.distance is None
     assert inputs.hops.shape == (20, 20)
     model = SREL({k: v.size(1) for k, v in inputs.views.items()}, spatial_prior="hops")
-    out = model(inputs.views, None, inputs.hops, inputs.weighted_degree, inputs.pagerank)
+    out = model(*inputs.encoder_inputs())
     assert out.shape == (20, 144)
