@@ -128,8 +128,7 @@ def test_two_ranks_under_torchrun_match_one_process(tmp_path):
             "torch.distributed.run",
             "--nproc_per_node",
             "2",
-            "--master_port",
-            "29517",
+            "--standalone",  # a free local port, so parallel or repeated runs never collide
             str(script),
         ]
     )
