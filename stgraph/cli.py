@@ -362,6 +362,9 @@ def bench(
         ),
     ] = "clean",
     folds: Annotated[int, typer.Option(help="Region tasks: cross-validation folds.")] = 10,
+    encoder_epochs: Annotated[
+        int, typer.Option(help="Region tasks: self-supervised epochs of each SREL encoder.")
+    ] = 300,
     text_encoder: Annotated[
         Path | None,
         typer.Option(
@@ -381,13 +384,15 @@ def bench(
     if list_pairs:
         _list_pairs()
         return
-    from stgraph.bench.results import prepare_out_dir, summarise, write_results
+    from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import RunOptions, load_forecast_data, run_forecast
     from stgraph.bench.specs import check_pair, get_model
     from stgraph.data.registry import get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
 
-    if city is not None or (model == "topt" and dataset is not None):
+    regions = city is not None or (model == "topt" and dataset is not None)
+    _reject_flags_of_other_task(ctx, REGION_FLAGS if not regions else FORECAST_FLAGS)
+    if regions:
         _bench_regions(
             model,
             city or dataset,
@@ -395,6 +400,7 @@ def bench(
             tasks,
             protocol,
             folds,
+            encoder_epochs,
             text_encoder,
             prompt_vectors,
             out,
@@ -413,8 +419,6 @@ def bench(
     if batch_size < 1:
         fail(f"--batch-size must be at least 1, got {batch_size}")
     context = init_from_env()
-    if context.is_main:
-        prepare_out_dir(out)
     options = RunOptions(
         epochs=epochs,
         batch_size=batch_size,
@@ -428,24 +432,51 @@ def bench(
     )
     signal = load_forecast_data(dataset, data_dir)
     rows = []
-    try:
-        for name in model_names:
-            for seed in seed_list:
-                row, trainer, test = run_forecast(name, dataset, seed, options, context, signal)
-                rows.append(row)
-                if plot and context.is_main:
-                    from stgraph.bench.plots import plot_forecasts
+    with output_folder(out, create=context.is_main):
+        try:
+            for name in model_names:
+                for seed in seed_list:
+                    row, trainer, test = run_forecast(name, dataset, seed, options, context, signal)
+                    rows.append(row)
+                    if plot and context.is_main:
+                        from stgraph.bench.plots import plot_forecasts
 
-                    png = out / f"forecast-{name}-{dataset}-seed{seed}.png"
-                    plot_forecasts(trainer, test, png)
-    finally:
-        shutdown(context)
-    if not context.is_main:
-        return
-    files = write_results(out, rows, options.command)
+                        png = out / f"forecast-{name}-{dataset}-seed{seed}.png"
+                        plot_forecasts(trainer, test, png)
+        finally:
+            shutdown(context)
+        if not context.is_main:
+            return
+        files = write_results(out, rows, options.command)
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
     console.print(_results_table(summarise(rows)))
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
+REGION_FLAGS = (
+    "tasks",
+    "protocol",
+    "folds",
+    "encoder_epochs",
+    "text_encoder",
+    "prompt_vectors",
+)
+"""Options that only region tasks read."""
+
+FORECAST_FLAGS = ("epochs", "batch_size", "lr", "patience", "resume", "plot")
+"""Options that only forecasting runs read."""
+
+
+def _reject_flags_of_other_task(ctx: typer.Context, names: tuple[str, ...]) -> None:
+    """An option given on the command line that the chosen task does not read is an error,
+    not silently ignored."""
+    given = [n for n in names if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        kind = (
+            "forecasting runs (--dataset)" if names is FORECAST_FLAGS else "region tasks (--city)"
+        )
+        fail(f"{flag} applies only to {kind}")
 
 
 def _bench_regions(
@@ -455,15 +486,18 @@ def _bench_regions(
     tasks: str | None,
     protocol: str,
     folds: int,
+    encoder_epochs: int,
     text_encoder: Path | None,
     prompt_vectors: str | None,
     out: Path,
     progress: bool,
     data_dir: Path | None,
 ) -> None:
-    from stgraph.bench.regions import RegionBenchOptions, load_city, run_regions
-    from stgraph.bench.results import prepare_out_dir, write_region_results
+    from stgraph.bench.regions import RegionBenchOptions, check_tasks, run_regions, verdicts
+    from stgraph.bench.results import output_folder, write_region_results
     from stgraph.bench.specs import MODELS, get_model
+    from stgraph.data.city_folder import load_city
+    from stgraph.data.region_protocol import RegionProtocol
 
     spec = get_model(model or "topt")
     if spec.task != "regions":
@@ -473,27 +507,33 @@ def _bench_regions(
         )
     if protocol not in ("clean", "paper"):
         fail(f"unknown --protocol '{protocol}'; choose clean or paper")
-    if folds < 2:
-        fail(f"--folds must be at least 2, got {folds}")
-    load_city(city, data_dir)  # validate the city before anything is written
-    prepare_out_dir(out)
+    if encoder_epochs < 1:
+        fail(f"--encoder-epochs must be at least 1, got {encoder_epochs}")
+    region_protocol = (
+        RegionProtocol.published(folds) if protocol == "paper" else RegionProtocol(folds=folds)
+    )
+    data = load_city(city, data_dir)  # validate the city before anything is written
     options = RegionBenchOptions(
         seeds=tuple(seeds),
         tasks=tuple(t.strip() for t in tasks.split(",")) if tasks else None,
-        folds=folds,
-        protocol=protocol,
+        protocol=region_protocol,
+        encoder_epochs=encoder_epochs,
         text_encoder=text_encoder,
         prompt_vectors=prompt_vectors,
         data_dir=data_dir,
         progress=progress,
         command=_command_line(),
     )
-    rows, notes = run_regions(city, options, err_console)
+    check_tasks(data, options.tasks)
+    with output_folder(out):
+        rows, notes = run_regions(data, options, err_console)
+        files, summary = write_region_results(out, rows, options.command)
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
-    files, summary = write_region_results(out, rows, options.command)
     console.print(f"protocol: {rows[0]['protocol']}", highlight=False)
     console.print(_region_table(summary))
+    for line in verdicts(rows):
+        console.print(line, highlight=False)
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 

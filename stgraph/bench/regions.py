@@ -1,23 +1,28 @@
 r"""``stgraph bench --model topt --city ...``: ToPT, its ablations and baselines on region tasks.
 
-For each seed: two SREL encoders are trained self-supervised (spatial bias with learned
-:math:`\lambda`, and :math:`\lambda = 0`); then for each task the same folds score
+For each seed, two SREL encoders are trained self-supervised on all regions (no label): with
+the learned spatial bias and with :math:`\lambda = 0`. Then, for each task, every row below is
+scored on the same folds of the same :class:`~stgraph.data.region_protocol.RegionProtocol`:
 
-* ``ridge-raw`` — ridge on the ``log1p``-transformed, standardised raw views;
-* ``ridge-srel`` — ridge on the SREL embedding (no prompt);
-* ``topt-lambda0`` — ToPT on the embedding of the encoder without spatial bias;
-* ``topt-agnostic`` — ToPT with the task-agnostic prompt;
-* ``topt`` — ToPT in full.
+* baselines — ``ridge-raw`` and ``trees-raw`` on the raw views (``log1p`` counts),
+  ``ridge-srel`` and ``trees-srel`` on the SREL embedding;
+* ``topt`` — ToPT's prediction: ridge on the prompt-enhanced representation
+  :math:`[E, P_{\text{task}}]` (embedding and the task prompt's principal components),
+  blended with trees on the raw views by a weight chosen inside the training regions
+  (:class:`~stgraph.engine.region_probes.BlendProbe`);
+* ablations of ``topt`` — ``topt-no-prompt`` (no prompt), ``topt-agnostic`` (the task-agnostic
+  prompt), ``topt-lambda0`` (the encoder without spatial bias).
 
 HAFusion's published numbers are added as rows labelled ``published``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,41 +32,46 @@ from torch_geometric.data import Data
 
 import stgraph
 from stgraph.bench.runner import git_commit
-from stgraph.data.city_folder import load_city_folder
-from stgraph.data.paths import resolve_data_dir
-from stgraph.data.regions import RegionTensors, region_tensors
-from stgraph.data.registry import DATASETS, load_dataset
+from stgraph.data.reduction import principal_components
+from stgraph.data.region_protocol import RegionProtocol, evaluation_regions
+from stgraph.data.regions import RegionTensors, raw_view_features, region_tensors
 from stgraph.engine.region_encoder import EncoderConfig, fit_region_encoder
-from stgraph.engine.region_eval import Split, cross_validate, evaluation_regions, region_splits
-from stgraph.engine.region_fit import PromptConfig, prompt_fit_predict, ridge_fit_predict
+from stgraph.engine.region_eval import cross_validate
+from stgraph.engine.region_probes import BlendProbe, RegionProbe, RidgeProbe, TreesProbe
 from stgraph.errors import InputError
+from stgraph.llm.prompt_vectors import PromptVectors, vectors_from_files, vectors_from_text
 from stgraph.models.srel import SREL
 
-REGION_MODELS = ("ridge-raw", "ridge-srel", "topt-lambda0", "topt-agnostic", "topt")
-MAX_PROMPT_DIM = 64
-"""Prompt vectors wider than this are reduced by PCA over the city's regions (label-free):
-with 60-70 training regions per fold, wider keys and values only add parameters to overfit."""
-
-PUBLISHED_HAFUSION = {  # reference/methods.md §3.7 (HAFusion README table): MAE, RMSE, R²
-    ("chicago", "crime"): (77.8, 107.1, 0.631),
-    ("chicago", "check_in"): (929.0, 1947.0, 0.870),
-    ("chicago", "service_calls"): (159.3, 222.0, 0.613),
-    ("nyc", "crime"): (56.1, 76.1, 0.734),
-    ("nyc", "check_in"): (202.8, 322.8, 0.844),
-    ("nyc", "service_calls"): (1273.0, 1951.0, 0.493),
-}
+BASELINES = ("ridge-raw", "trees-raw", "ridge-srel", "trees-srel")
+METHODS = ("topt-no-prompt", "topt-agnostic", "topt-lambda0", "topt")
+REGION_MODELS = BASELINES + METHODS
+PROMPT_DIMS = 16
+"""Principal components kept of each task's prompt vectors (label-free, over all regions).
+Fixed before any table was made: the ridge on the representation sees 60-160 training
+regions and a 144-d embedding already, so the prompt gets a small, fixed share of it."""
 
 
 @dataclass
 class RegionBenchOptions:
-    """Options of a region benchmark run."""
+    """Options of a region benchmark run.
+
+    Attributes:
+        seeds: run seeds; each seeds the encoders, the folds and the trees (default: 0, 1, 2).
+        tasks: tasks to score (default: every label of the city).
+        protocol: the cross-validation protocol (default: :class:`RegionProtocol` ()).
+        encoder_epochs: self-supervised epochs of each SREL encoder (default: ``300``).
+        text_encoder: local Hugging Face encoder folder for the prompts (default: the
+            packaged all-MiniLM-L6-v2).
+        prompt_vectors: precomputed prompt vectors, a ``.npy`` path pattern with ``{task}``.
+        data_dir: dataset folder for built-in cities.
+        progress: show progress bars.
+        command: the command line, recorded in every row.
+    """
 
     seeds: tuple[int, ...] = (0, 1, 2)
     tasks: tuple[str, ...] | None = None
-    folds: int = 10
-    protocol: str = "clean"
+    protocol: RegionProtocol = field(default_factory=RegionProtocol)
     encoder_epochs: int = 300
-    prompt_epochs: int = 300
     text_encoder: Path | None = None
     prompt_vectors: str | None = None
     data_dir: Path | None = None
@@ -69,77 +79,39 @@ class RegionBenchOptions:
     command: str = ""
 
 
-def load_city(city: str, data_dir: Path | None) -> Data:
-    """A built-in city by name or a city folder by path."""
-    if Path(city).is_dir():
-        return load_city_folder(city)
-    known = [name for name, spec in DATASETS.items() if spec.kind == "regions"]
-    if city not in known:
+def published_rows(city: str, tasks: list[str]) -> list[dict]:
+    """HAFusion's published numbers for ``city`` (quoted, never ours)."""
+    doc = json.loads(
+        resources.files("stgraph.bench").joinpath("published_regions.json").read_text("utf-8")
+    )
+    return [
+        {
+            "model": doc["model"],
+            "dataset": city,
+            "task": row["task"],
+            "metrics": {k: row[k] for k in ("MAE", "RMSE", "R2")},
+            "protocol": doc["protocol"],
+        }
+        for task in tasks
+        for row in doc["rows"]
+        if row["city"] == city and row["task"] == task
+    ]
+
+
+def check_tasks(data: Data, tasks: tuple[str, ...] | None) -> list[str]:
+    """The tasks to score; an unknown task is an input error."""
+    names = list(tasks or data.task_names)
+    unknown = [t for t in names if t not in data.task_names]
+    if unknown:
         raise InputError(
-            f"unknown city '{city}'; known cities: {', '.join(known)}, or give "
-            "--city PATH to a folder with views/*.npy and labels/*.npy "
-            "(see `stgraph bench --help`)"
+            f"unknown task '{unknown[0]}' for {data.name}; tasks: {', '.join(data.task_names)}"
         )
-    return load_dataset(city, data_dir)
+    if not names:
+        raise InputError(f"{data.name} has no labels to evaluate (labels/<task>.npy)")
+    return names
 
 
-def _reduce(vectors: np.ndarray) -> np.ndarray:
-    if vectors.shape[1] <= MAX_PROMPT_DIM:
-        return vectors
-    centred = vectors - vectors.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
-    return u[:, :MAX_PROMPT_DIM] * s[:MAX_PROMPT_DIM]
-
-
-TASK_FILE_NAMES = {"check_in": ("checkIn",), "service_calls": ("serviceCall",), None: ("none",)}
-
-
-def prompt_vector_source(
-    data: Data, options: RegionBenchOptions, console: Console
-) -> Callable[[str | None], np.ndarray]:
-    """``vectors(task)`` (``None`` = task-agnostic): from ``--prompt-vectors`` files or from a
-    frozen text encoder over the region prompts (cached)."""
-    if options.prompt_vectors is not None:
-        pattern = options.prompt_vectors
-
-        def from_files(task: str | None) -> np.ndarray:
-            names = (task or "none", *TASK_FILE_NAMES.get(task, ()))
-            for name in names:
-                path = Path(pattern.format(task=name))
-                if path.exists():
-                    vectors = np.load(path).astype(np.float32)
-                    if vectors.shape[0] != data.num_nodes:
-                        raise InputError(
-                            f"{path} has {vectors.shape[0]} rows for {data.num_nodes} regions"
-                        )
-                    return _reduce(vectors)
-            raise InputError(
-                f"no prompt-vector file for task '{task or 'none'}' from pattern "
-                f"{pattern} (use {{task}} in the pattern)"
-            )
-
-        return from_files
-    from stgraph.llm.prompts import describe_regions, task_prompts
-    from stgraph.llm.text_encoder import TextEncoder, cached_embeddings
-
-    encoder = TextEncoder(options.text_encoder)
-    descriptions = describe_regions(data)
-    cache = resolve_data_dir(options.data_dir) / "prompt_vectors"
-    console.print(f"text encoder: {encoder.path}", highlight=False)
-
-    def from_encoder(task: str | None) -> np.ndarray:
-        return _reduce(cached_embeddings(encoder, task_prompts(descriptions, task), cache))
-
-    return from_encoder
-
-
-def _encoder(
-    inputs: RegionTensors,
-    seed: int,
-    learn_bias: bool,
-    options: RegionBenchOptions,
-    console: Console,
-) -> tuple[np.ndarray, float, int]:
+def _encode(inputs: RegionTensors, seed: int, learn_bias: bool, options: RegionBenchOptions):
     torch.manual_seed(seed)  # the initialisation is part of the seeded run
     model = SREL(
         {k: v.size(1) for k, v in inputs.views.items()},
@@ -149,176 +121,122 @@ def _encoder(
     )
     start = time.perf_counter()
     config = EncoderConfig(epochs=options.encoder_epochs, seed=seed, progress=options.progress)
-    embedding, _ = fit_region_encoder(model, inputs, config, console)
+    embedding, _ = fit_region_encoder(model, inputs, config)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return embedding.numpy(), time.perf_counter() - start, params
+    return embedding.double().numpy(), time.perf_counter() - start, params
 
 
-class RidgeFold:
-    """Ridge on fixed features inside one fold; ``parameters`` counts its coefficients."""
-
-    def __init__(self, features: np.ndarray, labels: np.ndarray) -> None:
-        self.features, self.labels = features, labels
-        self.parameters = features.shape[1] + 1
-
-    def __call__(self, split: Split) -> np.ndarray:
-        """Predictions for ``split.test``."""
-        return ridge_fit_predict(self.features, self.labels, split)
-
-
-class PromptFold:
-    """ToPT's prompt regressor inside one fold; ``parameters`` counts its trainable weights."""
-
-    def __init__(
-        self, embedding: np.ndarray, prompts: np.ndarray, labels: np.ndarray, config: PromptConfig
-    ) -> None:
-        self.embedding, self.prompts, self.labels, self.config = embedding, prompts, labels, config
-        self.parameters = 0
-
-    def __call__(self, split: Split) -> np.ndarray:
-        """Predictions for ``split.test``."""
-        predicted, self.parameters = prompt_fit_predict(
-            self.embedding, self.prompts, self.labels, split, self.config
-        )
-        return predicted
-
-
-def protocol_label(options: RegionBenchOptions) -> str:
-    """How the numbers were obtained, printed beside every result."""
-    if options.protocol == "paper":
-        return (
-            f"PAPER protocol (HAFusion): {options.folds}-fold CV, selection on the TEST fold"
-            " (optimistic)"
-        )
-    return (
-        f"clean: {options.folds}-fold CV (shuffled, seed = run seed), selection on an inner "
-        "15% validation split of the training folds"
-    )
+def _probes(
+    raw: np.ndarray,
+    embedding: np.ndarray,
+    embedding_no_bias: np.ndarray,
+    prompt: np.ndarray,
+    agnostic: np.ndarray,
+    seed: int,
+) -> dict[str, RegionProbe]:
+    """Every row's probe for one task; the blends share one raw-view tree probe."""
+    trees_raw = TreesProbe(raw, seed)
+    return {
+        "ridge-raw": RidgeProbe(raw),
+        "trees-raw": trees_raw,
+        "ridge-srel": RidgeProbe(embedding),
+        "trees-srel": TreesProbe(embedding, seed),
+        "topt-no-prompt": BlendProbe(trees_raw, RidgeProbe(embedding)),
+        "topt-agnostic": BlendProbe(trees_raw, RidgeProbe(np.hstack([embedding, agnostic]))),
+        "topt-lambda0": BlendProbe(trees_raw, RidgeProbe(np.hstack([embedding_no_bias, prompt]))),
+        "topt": BlendProbe(trees_raw, RidgeProbe(np.hstack([embedding, prompt]))),
+    }
 
 
 def run_regions(
-    city: str, options: RegionBenchOptions, console: Console | None = None
+    data: Data, options: RegionBenchOptions, console: Console | None = None
 ) -> tuple[list[dict], list[str]]:
-    """Run every region model on every task of ``city``; returns result rows and notes.
+    """Score every region row on every task of ``data``; returns result rows and notes.
 
-    The problems are small (one full batch of at most a few hundred regions), where one thread
-    is faster than several; the previous thread count is restored afterwards.
+    The problems are small (one full batch of at most a few hundred regions), where one
+    thread trains the encoders faster than several; the thread count is restored afterwards.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run_regions(city, options, console or Console(stderr=True))
+        return _run_regions(data, options, console or Console(stderr=True))
     finally:
         torch.set_num_threads(threads)
 
 
-def _run_regions(
-    city: str, options: RegionBenchOptions, console: Console
-) -> tuple[list[dict], list[str]]:
-    data = load_city(city, options.data_dir)
-    city_name = getattr(data, "name", str(city))
-    tasks = list(options.tasks or data.task_names)
-    unknown = [t for t in tasks if t not in data.task_names]
-    if unknown:
-        raise InputError(
-            f"unknown task '{unknown[0]}' for {city_name}; tasks: {', '.join(data.task_names)}"
-        )
+def _prompt_source(data: Data, options: RegionBenchOptions, console: Console) -> PromptVectors:
+    if options.prompt_vectors is not None:
+        return vectors_from_files(options.prompt_vectors, data.num_nodes)
+    source = vectors_from_text(data, options.text_encoder)
+    console.print("prompt vectors: frozen text encoder over the region prompts", highlight=False)
+    return source
+
+
+def _run_regions(data: Data, options: RegionBenchOptions, console: Console) -> tuple[list, list]:
+    tasks = check_tasks(data, options.tasks)
     inputs = region_tensors(data)
     notes = []
     if inputs.spatial_prior == "hops":
         graph = "contiguity" if getattr(data, "contiguity_index", None) is not None else "mobility"
         notes.append(
-            f"{city_name} has no coordinates: the spatial bias uses shortest-path hops "
+            f"{data.name} has no coordinates: the spatial bias uses shortest-path hops "
             f"on the {graph} graph instead of distances"
         )
-    prompts = prompt_vector_source(data, options, console)
-    raw = np.concatenate(
-        [np.log1p(np.clip(data[f"x_{v}"].double().numpy(), 0, None)) for v in data.view_names],
-        axis=1,
-    )
-    label = protocol_label(options)
+    source = _prompt_source(data, options, console)
+    prompts = {t: principal_components(source(t), PROMPT_DIMS) for t in [*tasks, None]}
+    raw = raw_view_features(data)
+    protocol, label = options.protocol, options.protocol.describe()
     rows = []
     for seed in options.seeds:
-        with_bias, seconds_bias, srel_params = _encoder(inputs, seed, True, options, console)
-        without_bias, seconds_plain, _ = _encoder(inputs, seed, False, options, console)
+        embedding, seconds_bias, srel_params = _encode(inputs, seed, True, options)
+        no_bias, seconds_plain, _ = _encode(inputs, seed, False, options)
         for task in tasks:
             labels = data[f"y_{task}"].double().numpy()
-            splits = region_splits(
-                evaluation_regions(labels, task), options.folds, seed, options.protocol
-            )
-            task_vectors, agnostic_vectors = prompts(task), prompts(None)
-            config = PromptConfig(epochs=options.prompt_epochs, seed=seed)
-            candidates = [
-                ("ridge-raw", RidgeFold(raw, labels), 0.0),
-                ("ridge-srel", RidgeFold(with_bias, labels), seconds_bias),
-                (
-                    "topt-lambda0",
-                    PromptFold(without_bias, task_vectors, labels, config),
-                    seconds_plain,
-                ),
-                (
-                    "topt-agnostic",
-                    PromptFold(with_bias, agnostic_vectors, labels, config),
-                    seconds_bias,
-                ),
-                ("topt", PromptFold(with_bias, task_vectors, labels, config), seconds_bias),
-            ]
-            for name, fold, encoder_seconds in candidates:
+            regions = evaluation_regions(labels, task in data.drop_zero_tasks)
+            splits = protocol.splits(regions, seed)
+            probes = _probes(raw, embedding, no_bias, prompts[task], prompts[None], seed)
+            for name, probe in probes.items():
                 start = time.perf_counter()
-                result = cross_validate(fold, labels, splits)
-                trainable = fold.parameters
-                rows.append(
-                    {
-                        "model": name,
-                        "dataset": city_name,
-                        "task": task,
-                        "protocol": label,
-                        "seed": seed,
-                        "metrics": result.metrics,
-                        "regions_evaluated": len(result.regions),
-                        "trainable_parameters": trainable,
-                        "total_parameters": trainable + (0 if name == "ridge-raw" else srel_params),
-                        "seconds": time.perf_counter() - start + encoder_seconds,
-                        "stgraph_version": stgraph.__version__,
-                        "git_commit": git_commit(),
-                        "command": options.command,
-                    }
-                )
+                result = cross_validate(probe, labels, splits, protocol)
+                encoder_seconds = 0.0 if name.endswith("-raw") else seconds_bias
+                if name == "topt-lambda0":
+                    encoder_seconds = seconds_plain
+                row = {
+                    "model": name,
+                    "dataset": data.name,
+                    "task": task,
+                    "protocol": label,
+                    "protocol_settings": protocol.to_dict(),
+                    "seed": seed,
+                    "metrics": result.metrics,
+                    "regions_evaluated": len(result.regions),
+                    "trainable_parameters": probe.parameters,
+                    "total_parameters": probe.parameters
+                    + (0 if name.endswith("-raw") else srel_params),
+                    "seconds": time.perf_counter() - start + encoder_seconds,
+                    "stgraph_version": stgraph.__version__,
+                    "git_commit": git_commit(),
+                    "command": options.command,
+                }
+                if isinstance(probe, BlendProbe):
+                    row["weight_on_raw_trees"] = float(np.mean(probe.weights))
+                rows.append(row)
     return rows, notes
 
 
-def published_rows(city: str, tasks: list[str]) -> list[dict]:
-    """HAFusion's published numbers for ``city`` (quoted, never ours)."""
-    rows = []
-    for task in tasks:
-        if (city, task) in PUBLISHED_HAFUSION:
-            mae, rmse, r2 = PUBLISHED_HAFUSION[(city, task)]
-            rows.append(
-                {
-                    "model": "HAFusion (published)",
-                    "dataset": city,
-                    "task": task,
-                    "metrics": {"MAE": mae, "RMSE": rmse, "R2": r2},
-                    "protocol": "published: HAFusion README, its own protocol "
-                    "(test-fold selection; Chicago 25 folds)",
-                }
-            )
-    return rows
-
-
 def summarise_regions(rows: list[dict]) -> list[dict]:
-    """Mean and std over seeds per (model, task)."""
+    """Mean and sample standard deviation (ddof = 1) over seeds per (task, model)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["model"]), []).append(row)
     out = []
     for (task, model), group in groups.items():
         stats = {}
-        for key in ("MAE", "RMSE", "R2"):
+        for key in group[0]["metrics"]:
             values = np.array([r["metrics"][key] for r in group])
             stats[key] = {
                 "mean": float(values.mean()),
-                "std": float(values.std()) if len(values) > 1 else 0.0,
+                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
             }
         out.append(
             {
@@ -332,3 +250,30 @@ def summarise_regions(rows: list[dict]) -> list[dict]:
             }
         )
     return out
+
+
+def verdicts(rows: list[dict]) -> list[str]:
+    """Per task: the strongest baseline by mean R², and ``topt``'s paired R² difference to it
+    over the same seeds (mean ± sample std), said plainly."""
+    lines = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        by_model: dict[str, dict[int, float]] = {}
+        for r in rows:
+            if r["task"] == task:
+                by_model.setdefault(r["model"], {})[r["seed"]] = r["metrics"]["R2"]
+        present = [b for b in BASELINES if b in by_model]
+        if "topt" not in by_model or not present:
+            continue
+        best = max(present, key=lambda b: np.mean(list(by_model[b].values())))
+        seeds = sorted(by_model["topt"])
+        diff = np.array([by_model["topt"][s] - by_model[best][s] for s in seeds])
+        spread = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+        if len(diff) > 1 and abs(diff.mean()) > spread:
+            word = "better than" if diff.mean() > 0 else "worse than"
+        else:
+            word = "not distinguishable from"
+        lines.append(
+            f"{task}: topt is {word} the strongest baseline {best} "
+            f"(paired R² difference {diff.mean():+.3f} ± {spread:.3f} over {len(diff)} seeds)"
+        )
+    return lines

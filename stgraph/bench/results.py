@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import shutil
 import statistics
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from stgraph.errors import InputError
@@ -26,6 +29,23 @@ def prepare_out_dir(out: Path) -> Path:
     if not out.is_dir() or not os.access(out, os.W_OK):
         raise InputError(f"--out folder is not writable: {out}")
     return out
+
+
+@contextlib.contextmanager
+def output_folder(out: Path, create: bool = True) -> Iterator[Path]:
+    """Create ``out`` (when ``create``) for the block; if the block fails and the folder did
+    not exist before, remove it again when nothing was written in it (checkpoints written
+    for ``--resume`` are kept)."""
+    existed = out.exists()
+    if create:
+        prepare_out_dir(out)
+    try:
+        yield out
+    except BaseException:
+        if create and not existed and out.is_dir():
+            if not any(p.is_file() for p in out.rglob("*")):
+                shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -152,8 +172,9 @@ def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
 
 
 def write_region_results(out: Path, rows: list[dict], command: str) -> tuple[list[Path], list]:
-    """Write the region benchmark's JSON, CSV and Markdown (with HAFusion's published rows)."""
-    from stgraph.bench.regions import published_rows, summarise_regions
+    """Write the region benchmark's JSON, CSV and Markdown (with HAFusion's published rows and
+    the verdict against the strongest baseline)."""
+    from stgraph.bench.regions import published_rows, summarise_regions, verdicts
 
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     city = rows[0]["dataset"]
@@ -170,62 +191,46 @@ def write_region_results(out: Path, rows: list[dict], command: str) -> tuple[lis
             for p in published
             if p["task"] == task
         ]
+    verdict = verdicts(rows)
     _write_text(
         out / "results.json",
-        json.dumps({"rows": rows, "published": published, "summary": summary}, indent=2),
+        json.dumps(
+            {"rows": rows, "published": published, "summary": summary, "verdicts": verdict},
+            indent=2,
+        ),
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    columns = ("MAE", "RMSE", "R2")
     writer.writerow(
-        [
-            "model",
-            "dataset",
-            "task",
-            "seed",
-            "MAE",
-            "RMSE",
-            "R2",
-            "trainable_parameters",
-            "seconds",
-            "protocol",
-            "git_commit",
-            "command",
-        ]
+        ["model", "dataset", "task", "seed", *columns, "trainable_parameters", "seconds"]
+        + ["protocol", "git_commit", "command"]
     )
     for r in rows:
         writer.writerow(
-            [
-                r["model"],
-                r["dataset"],
-                r["task"],
-                r["seed"],
-                r["metrics"]["MAE"],
-                r["metrics"]["RMSE"],
-                r["metrics"]["R2"],
-                r["trainable_parameters"],
-                f"{r['seconds']:.1f}",
-                r["protocol"],
-                r["git_commit"],
-                r["command"],
-            ]
+            [r["model"], r["dataset"], r["task"], r["seed"]]
+            + [r["metrics"][k] for k in columns]
+            + [r["trainable_parameters"], f"{r['seconds']:.1f}", r["protocol"]]
+            + [r["git_commit"], r["command"]]
         )
     _write_text(out / "results.csv", buffer.getvalue())
     seeds = sorted({r["seed"] for r in rows})
+    dropped = sorted({r["task"] for r in rows if r["regions_evaluated"] < _regions(rows, r)})
     lines = [
         f"Command: `{command}`",
         "",
         f"City: {city}. Protocol: {rows[0]['protocol']}. "
-        f"Seeds: {', '.join(map(str, seeds))} (mean ± std). MAE / RMSE / R² on the "
-        "concatenated out-of-fold predictions, negatives clipped to 0; check-in drops "
-        "regions with a zero label. Rows marked *published* are quoted from the HAFusion "
-        "paper (its own protocol), not produced here.",
+        f"Seeds: {', '.join(map(str, seeds))} (mean ± sample standard deviation, ddof = 1). "
+        + (f"Regions with a zero label are left out of: {', '.join(dropped)}. " if dropped else "")
+        + "Rows marked *published* are quoted from the HAFusion paper (its own protocol), "
+        "not produced here.",
         "",
         "| task | model | MAE | RMSE | R² | trainable params | seconds |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for s in summary:
         n = s.get("seeds", 1)
-        values = " | ".join(format_value(s["metrics"][k], n, 3) for k in ("MAE", "RMSE", "R2"))
+        values = " | ".join(format_value(s["metrics"][k], n, 3) for k in columns)
         params = s.get("trainable_parameters")
         seconds = s.get("seconds")
         lines.append(
@@ -233,5 +238,13 @@ def write_region_results(out: Path, rows: list[dict], command: str) -> tuple[lis
             f"{'' if params is None else f'{params:,}'} | "
             f"{'' if seconds is None else f'{seconds:.0f}'} |"
         )
+    if verdict:
+        lines += ["", "Verdict (paired over seeds, same folds):", ""]
+        lines += [f"- {line}" for line in verdict]
     _write_text(out / "results.md", "\n".join(lines) + "\n")
     return [out / name for name in FILES], summary
+
+
+def _regions(rows: list[dict], row: dict) -> int:
+    """The most regions any row of ``row``'s task was evaluated on (all of the city's)."""
+    return max(r["regions_evaluated"] for r in rows if r["dataset"] == row["dataset"])

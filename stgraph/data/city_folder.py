@@ -10,14 +10,18 @@
       coords.csv                region coordinates, columns id,lat,lon (N rows, file order =
                                 region order); optional
       contiguity.csv            neighbouring regions, columns from,to (0-based); optional
+      tasks.json                per-task settings, e.g. {"check_in": {"drop_zero_labels": true}}
+                                when a zero label means "not observed": those regions are left
+                                out of evaluating that task; optional
 
 Every array's first dimension is the number of regions ``N`` and row ``i`` is region ``i``
-everywhere. Without ``coords.csv`` there are no distances: models fall back to hop counts on
-the mobility or contiguity graph (and say so).
+everywhere; every value must be finite. Without ``coords.csv`` there are no distances: models
+fall back to hop counts on the mobility or contiguity graph (and say so).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +32,50 @@ from stgraph.data.tables import read_csv_rows, read_point_table, split_header
 from stgraph.errors import InputError
 
 
+def _load(path: Path, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise InputError(f"cannot read {what} file {path}") from err
+
+
 def _arrays(folder: Path, what: str) -> dict[str, np.ndarray]:
-    out = {}
-    for path in sorted(folder.glob("*.npy")):
-        try:
-            out[path.stem] = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as err:
-            raise InputError(f"cannot read {what} file {path}") from err
-    return out
+    return {path.stem: _load(path, what) for path in sorted(folder.glob("*.npy"))}
+
+
+def _drop_zero_tasks(path: Path) -> tuple[str, ...]:
+    """Tasks flagged ``drop_zero_labels`` in ``tasks.json`` (none when the file is absent)."""
+    if not path.exists():
+        return ()
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise InputError(f"cannot read {path}: not a JSON object of task settings") from err
+    if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
+        raise InputError(f"{path} must map each task to its settings, e.g. " + TASKS_EXAMPLE)
+    for task, values in settings.items():
+        unknown = set(values) - {"drop_zero_labels"}
+        if unknown:
+            raise InputError(f"{path}: unknown setting '{sorted(unknown)[0]}' for task '{task}'")
+    return tuple(task for task, values in settings.items() if values.get("drop_zero_labels"))
+
+
+TASKS_EXAMPLE = '{"check_in": {"drop_zero_labels": true}}'
+
+
+def load_city(city: str | Path, data_dir: Path | None = None) -> Data:
+    """A built-in city by name (``chicago``, ``nyc``) or a city folder by path."""
+    from stgraph.data.registry import DATASETS, load_dataset
+
+    if Path(city).is_dir():
+        return load_city_folder(city)
+    known = [name for name, spec in DATASETS.items() if spec.kind == "regions"]
+    if city not in known:
+        raise InputError(
+            f"unknown city '{city}'; known cities: {', '.join(known)}, or the path of a city "
+            "folder with views/*.npy and labels/*.npy"
+        )
+    return load_dataset(str(city), data_dir)
 
 
 def load_city_folder(path: str | Path) -> Data:
@@ -61,7 +101,9 @@ def load_city_folder(path: str | Path) -> Data:
             raise InputError(
                 f"label '{name}' has {value.shape[0]} values but the views have {n} regions"
             )
-    mobility = np.load(root / "mobility.npy") if (root / "mobility.npy").exists() else None
+    mobility = (
+        _load(root / "mobility.npy", "mobility") if (root / "mobility.npy").exists() else None
+    )
     matrices = (
         {f"{k}_similarity": v for k, v in _arrays(root / "similarity", "similarity").items()}
         if (root / "similarity").is_dir()
@@ -92,4 +134,5 @@ def load_city_folder(path: str | Path) -> Data:
         contiguity=contiguity,
         matrices=matrices,
         region_ids=ids,
+        drop_zero_tasks=_drop_zero_tasks(root / "tasks.json"),
     )

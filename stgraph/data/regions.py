@@ -12,7 +12,9 @@ The returned ``Data`` holds
   are known (region sets are small: a dense matrix of 5,000 regions is 100 MB);
 * centrality of the mobility graph (``centrality_degree``, ``centrality_weighted_degree``,
   ``centrality_pagerank``) and, with polygons, ``contiguity_degree``;
-* any extra ``[N, N]`` matrices passed as ``matrices`` (e.g. ``poi_similarity``).
+* any extra ``[N, N]`` matrices passed as ``matrices`` (e.g. ``poi_similarity``);
+* ``drop_zero_tasks``: the tasks whose zero labels mean "not observed", so that those regions
+  are left out of evaluating that task (HAFusion's check-in counts).
 """
 
 from __future__ import annotations
@@ -37,17 +39,31 @@ def region_data(
     contiguity: np.ndarray | None = None,
     matrices: dict[str, np.ndarray] | None = None,
     region_ids: list[str] | None = None,
+    drop_zero_tasks: tuple[str, ...] = (),
 ) -> Data:
-    """Assemble region data; every array's first dimension must be the number of regions."""
+    """Assemble region data; every array's first dimension must be the number of regions and
+    every value must be finite."""
     if not views:
         raise InputError(f"{name}: at least one view is needed")
     n = next(iter(views.values())).shape[0]
-    for kind, arrays in (("view", views), ("label", labels), ("matrix", matrices or {})):
+    arrays_by_kind = {"view": views, "label": labels, "matrix": dict(matrices or {})}
+    if mobility is not None:
+        arrays_by_kind["matrix"]["mobility"] = mobility
+    for kind, arrays in arrays_by_kind.items():
         for key, value in arrays.items():
-            if value.shape[0] != n:
+            value = np.asarray(value)
+            if value.ndim == 0 or value.shape[0] != n:
                 raise InputError(
-                    f"{name}: {kind} '{key}' has {value.shape[0]} rows, expected {n} regions"
+                    f"{name}: {kind} '{key}' has {value.shape[0] if value.ndim else 0} rows, "
+                    f"expected {n} regions"
                 )
+            if not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all():
+                raise InputError(
+                    f"{name}: {kind} '{key}' holds NaN, infinite or non-numeric values"
+                )
+    unknown = sorted(set(drop_zero_tasks) - set(labels))
+    if unknown:
+        raise InputError(f"{name}: zero-label flag for unknown task '{unknown[0]}'")
     data = Data(num_nodes=n)
     data.name = name
     data.region_id = region_ids or [str(i) for i in range(n)]
@@ -55,6 +71,7 @@ def region_data(
     for key, value in views.items():
         data[f"x_{key}"] = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=torch.float32)
     data.task_names = list(labels)
+    data.drop_zero_tasks = [task for task in labels if task in drop_zero_tasks]
     for key, value in labels.items():
         data[f"y_{key}"] = torch.as_tensor(np.asarray(value, dtype=np.float64).reshape(n))
     if mobility is not None:
@@ -81,6 +98,16 @@ def region_data(
         data.contiguity_index = torch.as_tensor(both.T.copy(), dtype=torch.long)
         data.contiguity_degree = torch.bincount(data.contiguity_index[1], minlength=n).float()
     return data
+
+
+def raw_view_features(data: Data) -> np.ndarray:
+    """The raw views side by side, ``log1p`` of the clipped counts ``[N, sum D_v]``: the input
+    of the raw-view baselines (no scaling here; probes standardise on their training regions).
+    """
+    return np.concatenate(
+        [np.log1p(np.clip(data[f"x_{v}"].double().numpy(), 0, None)) for v in data.view_names],
+        axis=1,
+    )
 
 
 @dataclass
@@ -135,7 +162,10 @@ def region_tensors(data: Data, max_hops: int = 4) -> RegionTensors:
     if getattr(data, "edge_index", None) is not None and data.edge_index.numel():
         mobility = torch.zeros(n, n)
         mobility[data.edge_index[0], data.edge_index[1]] = data.edge_weight.float()
-    similarities = {k: data[k].float() for k in data.keys() if k.endswith("_similarity")}
+    # sorted: PyG's Data.keys() follows string hashing, which changes between processes
+    similarities = {
+        k: data[k].float() for k in sorted(data.keys()) if k.endswith("_similarity")
+    }
     distance, hops, prior = None, None, "distance"
     if getattr(data, "distance", None) is not None:
         distance = data.distance / data.distance.max().clamp(min=1e-12)

@@ -28,7 +28,13 @@ def _hafusion_city(root: Path, folder: str, name: str) -> dict:
     views = {"poi": arr("poi_dist"), "landuse": arr("landUse_dist"), "mobility": arr("mob_dist")}
     labels = {task: arr(stem).reshape(-1) for task, stem in TASK_FILES.items()}
     matrices = {"poi_similarity": arr("poi_simi"), "landuse_similarity": arr("landUse_simi")}
-    return {"views": views, "labels": labels, "mobility": arr("mob-adj"), "matrices": matrices}
+    return {
+        "views": views,
+        "labels": labels,
+        "mobility": arr("mob-adj"),
+        "matrices": matrices,
+        "drop_zero_tasks": ("check_in",),  # HAFusion: a zero check-in count is not observed
+    }
 
 
 def load_chicago(root: Path) -> Data:
