@@ -96,7 +96,7 @@ def run_forecast(
     trainer = Trainer(model, config, context)
     start = time.perf_counter()
     if hasattr(model, "fit_closed_form"):  # fitted directly, never by gradient steps
-        model.fit_closed_form(train, val)
+        model.fit_closed_form(train, lambda: trainer.evaluate(val).compute(("MAE",))["MAE"])
         state = trainer.state
     else:
         state = trainer.fit(train, val)

@@ -163,9 +163,7 @@ def region_tensors(data: Data, max_hops: int = 4) -> RegionTensors:
         mobility = torch.zeros(n, n)
         mobility[data.edge_index[0], data.edge_index[1]] = data.edge_weight.float()
     # sorted: PyG's Data.keys() follows string hashing, which changes between processes
-    similarities = {
-        k: data[k].float() for k in sorted(data.keys()) if k.endswith("_similarity")
-    }
+    similarities = {k: data[k].float() for k in sorted(data.keys()) if k.endswith("_similarity")}
     distance, hops, prior = None, None, "distance"
     if getattr(data, "distance", None) is not None:
         distance = data.distance / data.distance.max().clamp(min=1e-12)

@@ -48,17 +48,18 @@ def vectors_from_files(pattern: str, num_regions: int) -> PromptVectors:
 
 
 def vectors_from_text(data: Data, encoder_path: Path | None = None) -> PromptVectors:
-    """Prompt vectors from a frozen text encoder over each region's description plus the
-    task's template (:mod:`stgraph.llm.prompts`), cached under the derived-files folder."""
-    from stgraph.llm.prompts import describe_regions, task_prompts
+    """Prompt vectors from a frozen text encoder over each region's prompt: task template,
+    task profile and description (:mod:`stgraph.llm.prompts`), cached under the derived-files
+    folder."""
+    from stgraph.llm.prompts import describe_regions, region_indicators, task_prompts
     from stgraph.llm.text_encoder import TextEncoder, cached_embeddings
 
     encoder = TextEncoder(encoder_path)
-    descriptions = describe_regions(data)
+    descriptions, indicators = describe_regions(data), region_indicators(data)
     cache = resolve_cache_dir() / "prompt_vectors"
 
     def embed(task: str | None) -> np.ndarray:
-        texts = task_prompts(descriptions, task)
+        texts = task_prompts(descriptions, task, indicators)
         return cached_embeddings(encoder, texts, cache).astype(np.float64)
 
     return embed

@@ -78,3 +78,34 @@ def test_not_a_model_folder_is_an_input_error(tmp_path):
 
     with pytest.raises(InputError, match="not a Hugging Face model folder"):
         TextEncoder(tmp_path)
+
+
+def test_task_profile_is_region_specific_and_task_specific():
+    import numpy as np
+
+    from stgraph.llm.prompts import level_words, region_indicators, task_profiles
+
+    texts = [
+        "Included POIs: 5 entertainment venues (10.0%), 1 places of worship (2.0%).",
+        "Included POIs: 50 entertainment venues (40.0%), 9 places of worship (7.0%).",
+    ]
+
+    class FakeRegions(dict):
+        region_text = texts
+
+        def __contains__(self, key):
+            return False
+
+    indicators = region_indicators(FakeRegions())
+    assert set(indicators) == {"entertainment venues", "places of worship"}
+    assert indicators["entertainment venues"].tolist() == [5.0, 50.0]
+    crime = task_profiles(indicators, "crime")
+    service = task_profiles(indicators, "service_calls")
+    assert crime[0] != crime[1]  # survives standardisation across regions
+    assert "entertainment venues" in crime[0] and "worship" not in crime[0]
+    assert "places of worship" in service[0] and "entertainment" not in service[0]
+    assert level_words(np.arange(10.0))[0].startswith("very low")
+    assert level_words(np.arange(10.0))[-1].startswith("very high")
+    prompts = task_prompts(["d0", "d1"], "crime", indicators)
+    assert prompts[0].startswith("Task:") and prompts[0].endswith("d0") and "Profile" in prompts[0]
+    assert task_prompts(["d0", "d1"], None, indicators) == ["d0", "d1"]
