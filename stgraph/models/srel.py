@@ -48,6 +48,9 @@ class ViewFusion(nn.Module):
         return (weights[:, None, None] * views).sum(dim=0), weights
 
 
+OBJECTIVES = ("mobility", "similarity", "views")
+
+
 class SREL(nn.Module):
     r"""Spatial region embedding learner.
 
@@ -75,6 +78,8 @@ class SREL(nn.Module):
             ablation (default: ``True``).
         similarity_names: similarity matrices to reconstruct (default: ``()``).
         dropout: dropout (default: ``0.1``).
+        objectives: parts of the self-supervised loss, any of ``"mobility"``,
+            ``"similarity"``, ``"views"`` (default: all three).
     """
 
     def __init__(
@@ -88,8 +93,13 @@ class SREL(nn.Module):
         learn_bias: bool = True,
         similarity_names: tuple[str, ...] = (),
         dropout: float = 0.1,
+        objectives: tuple[str, ...] = OBJECTIVES,
     ) -> None:
         super().__init__()
+        unknown = set(objectives) - set(OBJECTIVES)
+        if unknown or not objectives:
+            raise ValueError(f"objectives must be a non-empty subset of {OBJECTIVES}")
+        self.objectives = tuple(objectives)
         self.view_names = list(view_dims)
         self.similarity_names = list(similarity_names)
         use_distance = spatial_prior == "distance"
@@ -146,18 +156,20 @@ class SREL(nn.Module):
     ) -> tuple[Tensor, dict[str, float]]:
         """Self-supervised loss of ``embedding``; returns the total and its parts."""
         parts: dict[str, Tensor] = {}
-        if mobility is not None:
+        if mobility is not None and "mobility" in self.objectives:
             logits = self.source(embedding) @ self.target(embedding).t()
             out_dist = mobility / mobility.sum(dim=1, keepdim=True).clamp(min=1e-12)
             in_dist = mobility.t() / mobility.t().sum(dim=1, keepdim=True).clamp(min=1e-12)
             parts["mobility_out"] = -(out_dist * F.log_softmax(logits, dim=1)).sum(1).mean()
             parts["mobility_in"] = -(in_dist * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
-        for name in self.similarity_names:
+        for name in self.similarity_names if "similarity" in self.objectives else ():
             decoded = F.normalize(self.similarity_decoders[name](embedding), dim=-1)
             parts[name] = (decoded @ decoded.t() - similarities[name]).square().mean()
-        for name in self.view_names:
+        for name in self.view_names if "views" in self.objectives else ():
             parts[f"{name}_view"] = (
                 (self.view_decoders[name](embedding) - views[name]).square().mean()
             )
+        if not parts:
+            raise ValueError(f"no part of the objectives {self.objectives} applies to this data")
         total = torch.stack(list(parts.values())).sum()
         return total, {k: v.item() for k, v in parts.items()}

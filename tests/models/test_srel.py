@@ -57,3 +57,57 @@ def test_without_coordinates_the_bias_uses_hops():
     model = SREL({k: v.size(1) for k, v in inputs.views.items()}, spatial_prior="hops")
     out = model(*inputs.encoder_inputs())
     assert out.shape == (20, 144)
+
+
+def test_objectives_choose_the_parts_of_the_loss():
+    import pytest
+
+    data = synthetic_regions(num_regions=20, seed=0)
+    data.poi_similarity = torch.eye(20)
+    inputs = region_tensors(data)
+    dims = {k: v.size(1) for k, v in inputs.views.items()}
+    arguments = (inputs.views, inputs.mobility, inputs.similarities)
+    for objectives, expected in (
+        (("mobility",), {"mobility_out", "mobility_in"}),
+        (("views",), {f"{v}_view" for v in dims}),
+        (("similarity",), {"poi_similarity"}),
+    ):
+        model = SREL(dims, similarity_names=("poi_similarity",), objectives=objectives)
+        _, parts = model.loss(model(*inputs.encoder_inputs()), *arguments)
+        assert set(parts) == expected
+    with pytest.raises(ValueError, match="non-empty subset"):
+        SREL(dims, objectives=("labels",))
+
+
+def test_embedding_does_not_depend_on_the_process_hash_seed(tmp_path):
+    """Dictionaries built from PyG's Data.keys() once followed string hashing, so the same
+    seed gave a different embedding in every process."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy, torch\n"
+        "from stgraph.data.regions import region_tensors\n"
+        "from stgraph.data.synthetic import synthetic_regions\n"
+        "from stgraph.engine.region_encoder import EncoderConfig, fit_region_encoder\n"
+        "from stgraph.models.srel import SREL\n"
+        "data = synthetic_regions(num_regions=15, seed=2)\n"
+        "torch.manual_seed(5)\n"
+        "data.poi_similarity = torch.rand(15, 15)\n"
+        "data.landuse_similarity = torch.rand(15, 15)\n"
+        "data.mobility_similarity = torch.rand(15, 15)\n"
+        "inputs = region_tensors(data)\n"
+        "torch.manual_seed(0)\n"
+        "model = SREL({k: v.size(1) for k, v in inputs.views.items()}, channels=16, embed_dim=8,"
+        " similarity_names=tuple(inputs.similarities))\n"
+        "e, _ = fit_region_encoder(model, inputs, EncoderConfig(epochs=5, progress=False))\n"
+        "numpy.save(__import__('sys').argv[1], e.numpy())\n"
+    )
+    outputs = []
+    for hash_seed in ("1", "2", "3"):
+        path = tmp_path / f"e{hash_seed}.npy"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", script, str(path)], check=True, env=env)
+        outputs.append(torch.from_numpy(__import__("numpy").load(path)))
+    assert all(torch.equal(outputs[0], o) for o in outputs[1:])
