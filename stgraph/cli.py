@@ -332,6 +332,16 @@ def bench(
     batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 2e-3,
     patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs).")] = 10,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="Where training runs: auto (a GPU when PyTorch sees one, else the CPU), cpu, "
+            "cuda or cuda:K."
+        ),
+    ] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="fp32, or bf16 for bfloat16 autocast of the forward pass.")
+    ] = "fp32",
     out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
         "runs/bench"
     ),
@@ -347,7 +357,8 @@ def bench(
         typer.Option(
             help="Region task: a built-in city (chicago, nyc) or a city folder PATH with "
             "views/*.npy, labels/*.npy and optional mobility.npy, similarity/*.npy, "
-            "coords.csv (id,lat,lon), contiguity.csv (from,to)."
+            "coords.csv (id,lat,lon), contiguity.csv (from,to), tasks.json "
+            '({"task": {"drop_zero_labels": true}}).'
         ),
     ] = None,
     tasks: Annotated[
@@ -418,8 +429,12 @@ def bench(
         fail(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
         fail(f"--batch-size must be at least 1, got {batch_size}")
-    context = init_from_env()
+    from stgraph.engine.device import check_precision
+
+    context = init_from_env(device)
+    check_precision(precision, context.device)
     options = RunOptions(
+        precision=precision,
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -463,7 +478,16 @@ REGION_FLAGS = (
 )
 """Options that only region tasks read."""
 
-FORECAST_FLAGS = ("epochs", "batch_size", "lr", "patience", "resume", "plot")
+FORECAST_FLAGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "patience",
+    "device",
+    "precision",
+    "resume",
+    "plot",
+)
 """Options that only forecasting runs read."""
 
 

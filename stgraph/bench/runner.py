@@ -30,6 +30,7 @@ class RunOptions:
     patience: int = 10
     resume: bool = False
     progress: bool = True
+    precision: str = "fp32"
     data_dir: Path | None = None
     out: Path | None = None
     command: str = ""
@@ -92,6 +93,7 @@ def run_forecast(
         checkpoint_dir=checkpoints,
         resume=options.resume,
         progress=options.progress,
+        precision=options.precision,
     )
     trainer = Trainer(model, config, context)
     start = time.perf_counter()
@@ -129,6 +131,8 @@ def run_forecast(
         ),
         "wall_seconds": wall + eval_seconds,
         "test_seconds": eval_seconds,
+        "device": str(trainer.device),
+        "precision": options.precision,
         "stgraph_version": stgraph.__version__,
         "git_commit": git_commit(),
         "torch": torch.__version__,

@@ -121,7 +121,8 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "topt",
             "regions",
-            "ToPT (SREL + Prompt4RE) with its baselines and ablations, K-fold CV over regions",
+            "ToPT (SREL embedding + task prompts, blended with raw-view trees inside the "
+            "training folds), its ablations and the ridge / trees baselines, K-fold CV",
             None,
         ),
     ]

@@ -1,10 +1,10 @@
 """Data-parallel training under ``torchrun``: process group, sharding and reductions.
 
-Started with ``torchrun --nproc_per_node N ...``, every process reads ``RANK`` and
-``WORLD_SIZE`` from the environment, joins a gloo process group and handles the windows
-``batch[rank::world_size]`` of every global batch. The trainer runs on the CPU; GPU training
-(and with it nccl) is not implemented yet. Without ``torchrun`` everything here degrades to a
-single process.
+Started with ``torchrun --nproc_per_node N ...``, every process reads ``RANK``, ``LOCAL_RANK``
+and ``WORLD_SIZE`` from the environment, takes its device (see :mod:`stgraph.engine.device`:
+with ``auto``, the GPU numbered by its local rank when there are GPUs), joins an nccl process
+group on GPUs or a gloo group on CPUs, and handles the windows ``batch[rank::world_size]`` of
+every global batch. Without ``torchrun`` everything here degrades to a single process.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from stgraph.engine.device import resolve_device
+
 
 @dataclass(frozen=True)
 class Context:
-    """Rank and world size of this process."""
+    """Rank, world size and device of this process."""
 
     rank: int = 0
     world_size: int = 1
+    device: torch.device = torch.device("cpu")
 
     @property
     def is_main(self) -> bool:
@@ -35,20 +38,28 @@ class Context:
         return self.world_size > 1
 
 
-def init_from_env() -> Context:
-    """Join the process group described by torchrun's environment variables, if any."""
+def init_from_env(device: str = "auto") -> Context:
+    """The device of this process, and the process group described by torchrun's environment
+    variables if there is one (nccl on GPUs, gloo on CPUs)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    chosen = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
     if world <= 1:
-        return Context()
+        return Context(device=chosen)
+    if chosen.type == "cuda":
+        torch.cuda.set_device(chosen)
     if not dist.is_initialized():
-        dist.init_process_group(backend="gloo")  # the trainer runs on the CPU
-    return Context(dist.get_rank(), dist.get_world_size())
+        dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
+    return Context(dist.get_rank(), dist.get_world_size(), chosen)
 
 
 def all_reduce_sum(tensor: Tensor, context: Context) -> Tensor:
-    """Sum ``tensor`` over all processes (in place) and return it."""
+    """Sum ``tensor`` over all processes (in place, wherever it lives) and return it."""
     if context.distributed:
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        # nccl reduces GPU tensors only; gloo reduces CPU tensors
+        on_device = tensor.to(context.device) if context.device.type == "cuda" else tensor
+        dist.all_reduce(on_device, op=dist.ReduceOp.SUM)
+        if on_device is not tensor:
+            tensor.copy_(on_device)
     return tensor
 
 
@@ -56,7 +67,7 @@ def broadcast_flag(value: bool, context: Context) -> bool:
     """Rank 0's ``value`` on every process."""
     if not context.distributed:
         return value
-    flag = torch.tensor([int(value)])
+    flag = torch.tensor([int(value)], device=context.device)
     dist.broadcast(flag, src=0)
     return bool(flag.item())
 

@@ -18,7 +18,9 @@ there (the DCRNN/BasicTS convention). Every epoch:
 
 Because every source of randomness is derived from ``(seed, epoch)`` and all state is in the
 checkpoint, a run killed after any epoch and resumed ends with the same weights and metrics as
-an uninterrupted run (on CPU). The test set is never looked at here.
+an uninterrupted run (on CPU; GPU kernels may add non-determinism). The model, each batch and
+the metrics live on the context's device (:mod:`stgraph.engine.device`). The test set is never
+looked at here.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from stgraph.data.io import atomic_torch_save
 from stgraph.data.temporal import WindowDataset
+from stgraph.engine.device import autocast, check_precision, to_device
 from stgraph.engine.distributed import Context, all_reduce_sum
 from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss
 from stgraph.errors import InputError
@@ -61,6 +64,8 @@ class TrainConfig:
         checkpoint_dir: where ``last.pt`` is written every epoch (default: ``None``, nowhere).
         resume: continue from ``checkpoint_dir/last.pt`` if it exists (default: ``False``).
         progress: show a progress bar on rank 0 (default: ``True``).
+        precision: ``"fp32"``, or ``"bf16"`` for bfloat16 autocast of the forward pass (the
+            loss and the metrics stay in fp32) (default: ``"fp32"``).
     """
 
     epochs: int = 50
@@ -75,6 +80,7 @@ class TrainConfig:
     checkpoint_dir: Path | None = None
     resume: bool = False
     progress: bool = True
+    precision: str = "fp32"
 
 
 @dataclass
@@ -121,9 +127,11 @@ class Trainer:
     ) -> None:
         if config.epochs < 1:
             raise InputError(f"--epochs must be at least 1, got {config.epochs}")
-        self.model = model
-        self.config = config
         self.context = context or Context()
+        self.device = self.context.device
+        check_precision(config.precision, self.device)
+        self.model = model.to(self.device)
+        self.config = config
         self.console = console or Console(stderr=True)
         self.state = FitState()
         trainable = [p for p in model.parameters() if p.requires_grad]
@@ -137,9 +145,10 @@ class Trainer:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
                 self.optimizer, T_max=config.epochs
             )
-        self.network = (
-            DistributedDataParallel(model) if self.context.distributed and trainable else model
-        )
+        self.network = model
+        if self.context.distributed and trainable:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.network = DistributedDataParallel(model, device_ids=ids)
         self._best_state: dict | None = None
 
     @property
@@ -170,7 +179,7 @@ class Trainer:
         path = self.checkpoint_path
         if path is None or not path.exists():
             return False
-        saved = torch.load(path, weights_only=False)
+        saved = torch.load(path, weights_only=False, map_location=self.device)
         self.model.load_state_dict(saved["model"])
         if self.optimizer is not None:
             self.optimizer.load_state_dict(saved["optimizer"])
@@ -182,10 +191,16 @@ class Trainer:
         self.state = FitState(**state)
         return True
 
+    def _forward(self, windows: WindowDataset, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Predictions in original units (fp32) for a batch already on the device."""
+        with autocast(self.device, self.config.precision):
+            prediction = self.network(batch)
+        prediction = prediction.float()
+        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
+
     def predict(self, windows: WindowDataset, indices: torch.Tensor) -> torch.Tensor:
         """Predictions in original units for the windows at ``indices``."""
-        prediction = self.network(windows.gather(indices))
-        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
+        return self._forward(windows, to_device(windows.gather(indices), self.device))
 
     def evaluate(self, windows: WindowDataset) -> ForecastMetrics:
         """Masked error sums over all of ``windows`` (reduced over ranks)."""
@@ -194,11 +209,8 @@ class Trainer:
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
             for chunk in shard.split(self.config.eval_batch_size):
-                batch = windows.gather(chunk)
-                prediction = self.network(batch)
-                if windows.scaler is not None:
-                    prediction = windows.scaler.inverse_transform(prediction)
-                metrics.update(prediction, batch["y"], batch["y_mask"])
+                batch = to_device(windows.gather(chunk), self.device)
+                metrics.update(self._forward(windows, batch), batch["y"], batch["y_mask"])
         all_reduce_sum(metrics.sums, self.context)
         return metrics
 
@@ -214,12 +226,10 @@ class Trainer:
         for global_batch in batches:
             local = global_batch[self.context.rank :: self.context.world_size]
             tick = time.perf_counter()
-            batch = train.gather(local)
+            batch = to_device(train.gather(local), self.device)
             count = max(train.target_count(global_batch), 1)
             data_s += time.perf_counter() - tick
-            prediction = self.network(batch)
-            if train.scaler is not None:
-                prediction = train.scaler.inverse_transform(prediction)
+            prediction = self._forward(train, batch)
             loss = masked_mae_loss(prediction, batch["y"], batch["y_mask"], count)
             self.optimizer.zero_grad(set_to_none=True)
             (loss * self.context.world_size).backward()

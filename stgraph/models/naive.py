@@ -62,7 +62,10 @@ class SeasonalNaive(nn.Module):
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Predictions ``[B, L_out, N, F]`` (scaled units)."""
         steps = (
-            batch["start"][:, None] + self.input_len + torch.arange(self.output_len) - self.period
+            batch["start"][:, None]
+            + self.input_len
+            + torch.arange(self.output_len, device=batch["start"].device)
+            - self.period
         )
         valid = steps >= 0
         index = steps.clamp(min=0)

@@ -44,7 +44,9 @@ class RidgeLags(nn.Module):
     def _design(self, x: Tensor) -> Tensor:
         """``[B, L, N, F]`` windows → ``[B, N, L*F + 1]`` rows with a constant column."""
         rows = x.permute(0, 2, 1, 3).reshape(x.size(0), x.size(2), -1).double()
-        return torch.cat([rows, torch.ones(*rows.shape[:2], 1, dtype=rows.dtype)], dim=-1)
+        return torch.cat(
+            [rows, torch.ones(*rows.shape[:2], 1, dtype=rows.dtype, device=rows.device)], dim=-1
+        )
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Predictions ``[B, L_out, N, F]`` in the scaler's units."""

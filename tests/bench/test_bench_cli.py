@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from stgraph.cli import app
@@ -24,7 +25,15 @@ def test_list_shows_pairs_with_protocols():
         (["--model", "stid", "--dataset", "synthetic", "--epochs", "0"], "--epochs must be"),
         (["--model", "stid"], "give --model and --dataset"),
         (["--model", "stid", "--dataset", "synthetic", "--seeds", "0", "x"], "unexpected argument"),
-    ],
+        (["--model", "stid", "--dataset", "synthetic", "--device", "tpu"], "unknown device 'tpu'"),
+        (["--model", "stid", "--dataset", "synthetic", "--precision", "fp8"], "unknown precision"),
+        (["--model", "topt", "--city", "chicago", "--device", "cpu"], "--device applies only"),
+    ]
+    + (
+        []
+        if torch.cuda.is_available()
+        else [(["--model", "stid", "--dataset", "synthetic", "--device", "cuda"], "no CUDA GPU")]
+    ),
 )
 def test_bad_input(tmp_path, argv, needle):
     out = tmp_path / "out"
