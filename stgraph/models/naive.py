@@ -26,11 +26,16 @@ class LastValue(nn.Module):
 
 
 class SeasonalNaive(nn.Module):
-    r"""Repeat the value one season earlier: :math:`\hat y_{t+h} = y_{t+h-P}`.
+    r"""Repeat the last observed season:
 
-    Values a season back are read from the full series (they lie before the input window when
-    :math:`P` exceeds it, which never reaches into the future). Where that value is missing or
-    before the start of the series, the last input value is used instead.
+    .. math::
+        \hat y_{t+h} = y_{t+h-kP}, \qquad k = \lceil h / P \rceil,
+
+    so every prediction reads a step at or before the forecast origin :math:`t`, also when the
+    horizon is longer than the period (with :math:`k = 1` the later steps would copy the
+    window's own future). Values are read from the full series, so a season that lies before
+    the input window is still found. Where that value is missing or before the start of the
+    series, the last input value is used instead.
 
     Args:
         series: the full signal ``[T, N, F]`` in original units.
@@ -61,12 +66,10 @@ class SeasonalNaive(nn.Module):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Predictions ``[B, L_out, N, F]`` (scaled units)."""
-        steps = (
-            batch["start"][:, None]
-            + self.input_len
-            + torch.arange(self.output_len, device=batch["start"].device)
-            - self.period
-        )
+        ahead = torch.arange(1, self.output_len + 1, device=batch["start"].device)
+        seasons_back = (ahead + self.period - 1) // self.period  # ceil(h / P)
+        origin = batch["start"][:, None] + self.input_len - 1  # the last input step t
+        steps = origin + ahead - seasons_back * self.period
         valid = steps >= 0
         index = steps.clamp(min=0)
         seasonal, observed = self.series[index], self.mask[index]
