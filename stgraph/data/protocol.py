@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+SCALERS = ("feature", "node")
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -30,6 +32,11 @@ class Protocol:
         steps_per_day: sampling rate, for time-of-day features (default: ``288``, 5 minutes).
         metrics: metric names reported (default: ``("MAE", "RMSE", "MAPE")``).
         horizons: 1-based horizons reported beside the average (default: ``(3, 6, 12)``).
+        scaler: ``"feature"`` (one mean and deviation per feature, pooled over nodes) or
+            ``"node"`` (one per node and feature: the LTSF convention of one scaler per
+            variable) (default: ``"feature"``).
+        scaled_metrics: report metrics (and train) on standardised values, as the LTSF papers
+            do, instead of original units (default: ``False``).
         note: where the protocol comes from (default: ``""``).
     """
 
@@ -42,7 +49,13 @@ class Protocol:
     steps_per_day: int | None = 288
     metrics: tuple[str, ...] = ("MAE", "RMSE", "MAPE")
     horizons: tuple[int, ...] = field(default=(3, 6, 12))
+    scaler: str = "feature"
+    scaled_metrics: bool = False
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scaler not in SCALERS:
+            raise ValueError(f"unknown scaler '{self.scaler}'; choose {' or '.join(SCALERS)}")
 
     def describe(self) -> str:
         """One line stating the protocol, printed beside every result."""
@@ -53,9 +66,11 @@ class Protocol:
         else:
             split = ":".join(f"{round(r * 10):g}" for r in self.split)
         null = "none" if self.null_value is None else f"{self.null_value:g}"
+        scaling = ", one scaler per variable" if self.scaler == "node" else ""
+        units = " on standardised values" if self.scaled_metrics else ""
         return (
             f"{self.input_len}->{self.output_len}, chronological split {split}, "
-            f"null={null}, metrics {'/'.join(self.metrics)}"
+            f"null={null}{scaling}, metrics {'/'.join(self.metrics)}{units}"
         )
 
     def to_dict(self) -> dict:

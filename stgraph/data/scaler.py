@@ -6,28 +6,29 @@ import torch
 
 
 class StandardScaler:
-    r"""Per-feature z-score :math:`(x - \mu_f) / \sigma_f` fitted on observed training values.
+    r"""Z-score :math:`(x - \mu) / \sigma` fitted on observed training values.
 
-    Statistics are taken per feature over all time steps and nodes given to :meth:`fit`, using
-    only the entries where ``mask`` is true; a constant feature gets :math:`\sigma_f = 1`.
+    By default the statistics are taken per feature over all time steps and nodes given to
+    :meth:`fit` (``[F]``); with ``per_node=True`` per node and feature (``[N, F]``, the LTSF
+    convention of one scaler per variable). Only entries where ``mask`` is true count; a
+    constant series gets :math:`\sigma = 1`.
 
     Args:
-        mean: ``[F]`` means (default: ``None``, set by :meth:`fit`).
-        std: ``[F]`` standard deviations (default: ``None``, set by :meth:`fit`).
+        mean: ``[F]`` or ``[N, F]`` means (default: ``None``, set by :meth:`fit`).
+        std: standard deviations of the same shape (default: ``None``, set by :meth:`fit`).
     """
 
     def __init__(self, mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> None:
         self.mean = mean
         self.std = std
 
-    def fit(self, values: torch.Tensor, mask: torch.Tensor | None = None) -> StandardScaler:
-        """Fit on ``values`` ``[..., F]`` where ``mask`` (same shape, bool) is true."""
-        flat = values.reshape(-1, values.size(-1)).double()
-        keep = (
-            torch.ones_like(flat, dtype=torch.bool)
-            if mask is None
-            else mask.reshape(-1, values.size(-1))
-        )
+    def fit(
+        self, values: torch.Tensor, mask: torch.Tensor | None = None, per_node: bool = False
+    ) -> StandardScaler:
+        """Fit on ``values`` ``[..., N, F]`` where ``mask`` (same shape, bool) is true."""
+        kept = values.shape[-2:] if per_node else values.shape[-1:]
+        flat = values.reshape(-1, *kept).double()
+        keep = torch.ones_like(flat, dtype=torch.bool) if mask is None else mask.reshape(-1, *kept)
         count = keep.sum(0).clamp(min=1)
         mean = (flat * keep).sum(0) / count
         var = (((flat - mean) * keep) ** 2).sum(0) / count
@@ -37,7 +38,7 @@ class StandardScaler:
         return self
 
     def transform(self, values: torch.Tensor) -> torch.Tensor:
-        """Standardise ``values`` ``[..., F]``."""
+        """Standardise ``values`` ``[..., F]`` (``[..., N, F]`` for a per-node scaler)."""
         return (values - self.mean.to(values)) / self.std.to(values)
 
     def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:

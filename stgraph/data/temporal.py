@@ -150,9 +150,11 @@ class TemporalSignal:
         return int(self.window_starts("val")[0]) + self.protocol.input_len
 
     def fit_scaler(self) -> StandardScaler:
-        """A :class:`StandardScaler` fitted on the observed values of steps ``[0, fit_end)``."""
+        """A :class:`StandardScaler` fitted on the observed values of steps ``[0, fit_end)``,
+        per feature or per node and feature as the protocol says."""
         end = self.fit_end
-        return StandardScaler().fit(self.signal[:end], self.mask[:end])
+        per_node = self.protocol.scaler == "node"
+        return StandardScaler().fit(self.signal[:end], self.mask[:end], per_node=per_node)
 
     def windows(self, split: str, scaler: StandardScaler | None = None) -> WindowDataset:
         """The windows of ``split`` as a dataset; inputs are scaled with ``scaler`` if given."""

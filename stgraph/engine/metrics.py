@@ -103,3 +103,8 @@ def regression_metrics(pred: Tensor, target: Tensor) -> dict[str, float]:
         "RMSE": error.square().mean().sqrt().item(),
         "R2": (1.0 - error.square().sum() / total).item() if total > 0 else math.nan,
     }
+
+
+def masked_mse_loss(pred: Tensor, target: Tensor, mask: Tensor, count: Tensor | float) -> Tensor:
+    """Sum of masked squared errors divided by ``count`` (the batch's observed entries)."""
+    return torch.where(mask, (pred - target).square(), 0.0).sum() / count

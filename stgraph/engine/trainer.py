@@ -3,8 +3,9 @@ data parallelism.
 
 A forecasting model is an ``nn.Module`` whose ``forward(batch)`` takes a dict from
 :meth:`~stgraph.data.WindowDataset.gather` and returns predictions ``[B, L_out, N, F]`` in the
-scaler's units; the trainer maps them back to original units and minimises the masked MAE
-there (the DCRNN/BasicTS convention). Every epoch:
+scaler's units; the trainer maps them back to original units (or, where the protocol scores
+standardised values, keeps them there) and minimises the masked MAE (the DCRNN/BasicTS
+convention) or MSE in that space. Every epoch:
 
 1. the windows are shuffled by a generator seeded with ``(seed, epoch)`` and cut into global
    batches; under ``torchrun`` rank ``r`` takes ``batch[r::world_size]`` and the loss is
@@ -41,10 +42,11 @@ from stgraph.data.io import atomic_torch_save
 from stgraph.data.temporal import WindowDataset
 from stgraph.engine.device import autocast, check_precision, to_device
 from stgraph.engine.distributed import Context, all_reduce_sum
-from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss
+from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss, masked_mse_loss
 from stgraph.errors import InputError
 
 CHECKPOINT_NAME = "last.pt"
+LOSSES = {"mae": masked_mae_loss, "mse": masked_mse_loss}
 
 
 @dataclass
@@ -66,6 +68,8 @@ class TrainConfig:
         progress: show a progress bar on rank 0 (default: ``True``).
         precision: ``"fp32"``, or ``"bf16"`` for bfloat16 autocast of the forward pass (the
             loss and the metrics stay in fp32) (default: ``"fp32"``).
+        loss: masked ``"mae"`` (the DCRNN/BasicTS convention) or ``"mse"`` (the LTSF one),
+            in the space the protocol scores (default: ``"mae"``).
     """
 
     epochs: int = 50
@@ -81,6 +85,7 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     precision: str = "fp32"
+    loss: str = "mae"
 
 
 @dataclass
@@ -126,7 +131,9 @@ class Trainer:
         console: Console | None = None,
     ) -> None:
         if config.epochs < 1:
-            raise InputError(f"--epochs must be at least 1, got {config.epochs}")
+            raise InputError(f"the number of epochs must be at least 1, got {config.epochs}")
+        if config.loss not in LOSSES:
+            raise InputError(f"unknown loss '{config.loss}'; choose {' or '.join(LOSSES)}")
         self.context = context or Context()
         self.device = self.context.device
         check_precision(config.precision, self.device)
@@ -191,16 +198,26 @@ class Trainer:
         self.state = FitState(**state)
         return True
 
-    def _forward(self, windows: WindowDataset, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Predictions in original units (fp32) for a batch already on the device."""
+    def _forward(
+        self, windows: WindowDataset, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predictions and targets (fp32) for a batch already on the device, in the space the
+        protocol scores: original units, or standardised values (``scaled_metrics``)."""
         with autocast(self.device, self.config.precision):
             prediction = self.network(batch)
         prediction = prediction.float()
-        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
+        if windows.scaler is None:
+            return prediction, batch["y"]
+        if windows.source.protocol.scaled_metrics:
+            return prediction, windows.scaler.transform(batch["y"])
+        return windows.scaler.inverse_transform(prediction), batch["y"]
 
     def predict(self, windows: WindowDataset, indices: torch.Tensor) -> torch.Tensor:
         """Predictions in original units for the windows at ``indices``."""
-        return self._forward(windows, to_device(windows.gather(indices), self.device))
+        batch = to_device(windows.gather(indices), self.device)
+        with torch.no_grad(), autocast(self.device, self.config.precision):
+            prediction = self.network(batch).float()
+        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
 
     def evaluate(self, windows: WindowDataset) -> ForecastMetrics:
         """Masked error sums over all of ``windows`` (reduced over ranks)."""
@@ -210,7 +227,7 @@ class Trainer:
         with torch.no_grad():
             for chunk in shard.split(self.config.eval_batch_size):
                 batch = to_device(windows.gather(chunk), self.device)
-                metrics.update(self._forward(windows, batch), batch["y"], batch["y_mask"])
+                metrics.update(*self._forward(windows, batch), batch["y_mask"])
         all_reduce_sum(metrics.sums, self.context)
         return metrics
 
@@ -229,8 +246,8 @@ class Trainer:
             batch = to_device(train.gather(local), self.device)
             count = max(train.target_count(global_batch), 1)
             data_s += time.perf_counter() - tick
-            prediction = self._forward(train, batch)
-            loss = masked_mae_loss(prediction, batch["y"], batch["y_mask"], count)
+            prediction, target = self._forward(train, batch)
+            loss = LOSSES[self.config.loss](prediction, target, batch["y_mask"], count)
             self.optimizer.zero_grad(set_to_none=True)
             (loss * self.context.world_size).backward()
             if self.config.clip_grad is not None:

@@ -139,3 +139,19 @@ def test_two_ranks_under_torchrun_match_one_process(tmp_path):
     )
     for key in single:
         assert double[key] == pytest.approx(single[key], abs=1e-4)
+
+
+def test_ltsf_protocol_scores_standardised_values_with_one_scaler_per_variable(shared_data):
+    """ETTh1 under the LTSF protocol: repeating the last value scores MSE 1.294 averaged over
+    96 steps and 7 variables (the 'Repeat' row of the Informer/Autoformer tables); every test
+    window is scored exactly once."""
+    from stgraph.data.registry import load_dataset
+
+    signal = load_dataset("etth1", shared_data)
+    scaler = signal.fit_scaler()
+    assert scaler.mean.shape == (7, 1)  # one scaler per variable
+    test = signal.windows("test", scaler)
+    assert len(test) == 2880 - 96 + 1  # test steps 11520..14400, 96-step targets
+    metrics = Trainer(LastValue(96), TrainConfig(epochs=1, eval_batch_size=1000)).evaluate(test)
+    assert metrics.sums[4].sum().item() == len(test) * 96 * 7  # every target entry counted once
+    assert metrics.compute(("MSE", "MAE"))["MSE"] == pytest.approx(1.294, abs=5e-4)
