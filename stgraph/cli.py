@@ -342,6 +342,26 @@ def bench(
     precision: Annotated[
         str, typer.Option(help="fp32, or bf16 for bfloat16 autocast of the forward pass.")
     ] = "fp32",
+    loss: Annotated[
+        str, typer.Option(help="Training loss: mae (DCRNN convention) or mse (LTSF convention).")
+    ] = "mae",
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            help="Training stage of a pretrain-then-adapt model (pretrain, pt-tuning, "
+            "linear-probe, finetune, supervised; see --list). Default: the model's full chain."
+        ),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Stage checkpoint to start from (written by a pretrain run)."),
+    ] = None,
+    history: Annotated[
+        int | None, typer.Option(help="Input steps, replacing the dataset protocol's.")
+    ] = None,
+    horizon: Annotated[
+        int | None, typer.Option(help="Forecast steps, replacing the dataset protocol's.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
         "runs/bench"
     ),
@@ -396,7 +416,13 @@ def bench(
         _list_pairs()
         return
     from stgraph.bench.results import output_folder, summarise, write_results
-    from stgraph.bench.runner import RunOptions, load_forecast_data, run_forecast
+    from stgraph.bench.runner import (
+        RunOptions,
+        load_forecast_data,
+        run_forecast,
+        stage_checkpoint,
+        stage_plan,
+    )
     from stgraph.bench.specs import check_pair, get_model
     from stgraph.data.registry import get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
@@ -423,8 +449,10 @@ def bench(
         fail("give --model and --dataset (or --model topt --city NAME, or --list)")
     seed_list = _seeds(seeds, ctx.args)
     model_names = [name.strip() for name in model.split(",") if name.strip()]
+    plans = {}
     for name in model_names:
         check_pair(get_model(name), get_spec(dataset))
+        plans[name] = stage_plan(get_model(name), stage, init)
     if epochs < 1:
         fail(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
@@ -435,6 +463,7 @@ def bench(
     check_precision(precision, context.device)
     options = RunOptions(
         precision=precision,
+        loss=loss,
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -445,19 +474,26 @@ def bench(
         out=out,
         command=_command_line(),
     )
-    signal = load_forecast_data(dataset, data_dir)
+    signal = load_forecast_data(dataset, data_dir, history, horizon)
     rows = []
     with output_folder(out, create=context.is_main):
         try:
             for name in model_names:
                 for seed in seed_list:
-                    row, trainer, test = run_forecast(name, dataset, seed, options, context, signal)
-                    rows.append(row)
-                    if plot and context.is_main:
-                        from stgraph.bench.plots import plot_forecasts
+                    start_from = init
+                    for step in plans[name]:
+                        row, trainer, test = run_forecast(
+                            name, dataset, seed, options, context, signal, step, start_from
+                        )
+                        rows.append(row)
+                        if step is not None:
+                            start_from = stage_checkpoint(out, name, dataset, seed, step.name)
+                        if plot and context.is_main:
+                            from stgraph.bench.plots import plot_forecasts
 
-                        png = out / f"forecast-{name}-{dataset}-seed{seed}.png"
-                        plot_forecasts(trainer, test, png)
+                            suffix = f"-{step.name}" if step else ""
+                            png = out / f"forecast-{name}{suffix}-{dataset}-seed{seed}.png"
+                            plot_forecasts(trainer, test, png)
         finally:
             shutdown(context)
         if not context.is_main:
@@ -480,6 +516,11 @@ REGION_FLAGS = (
 
 FORECAST_FLAGS = (
     "epochs",
+    "loss",
+    "stage",
+    "init",
+    "history",
+    "horizon",
     "batch_size",
     "lr",
     "patience",

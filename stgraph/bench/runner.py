@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 import time
@@ -15,7 +16,13 @@ from stgraph.bench.specs import ModelSpec, check_pair, get_model
 from stgraph.data.registry import get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
 from stgraph.engine.distributed import Context
-from stgraph.engine.freezing import parameter_report
+from stgraph.engine.freezing import apply_stage, parameter_report
+from stgraph.engine.stages import (
+    Stage,
+    get_stage,
+    load_stage_checkpoint,
+    save_stage_checkpoint,
+)
 from stgraph.engine.trainer import TrainConfig, Trainer
 from stgraph.errors import InputError
 
@@ -31,6 +38,9 @@ class RunOptions:
     resume: bool = False
     progress: bool = True
     precision: str = "fp32"
+    loss: str = "mae"
+    stage: str | None = None
+    init: Path | None = None
     data_dir: Path | None = None
     out: Path | None = None
     command: str = ""
@@ -53,12 +63,60 @@ def git_commit() -> str:
         return "unknown"
 
 
-def load_forecast_data(dataset: str, data_dir: Path | None) -> TemporalSignal:
-    """Load a temporal dataset for forecasting."""
+def load_forecast_data(
+    dataset: str, data_dir: Path | None, history: int | None = None, horizon: int | None = None
+) -> TemporalSignal:
+    """Load a temporal dataset for forecasting; ``history`` and ``horizon`` replace the window
+    lengths of its protocol (the tables then state the protocol as run)."""
     signal = load_dataset(dataset, data_dir)
     if not isinstance(signal, TemporalSignal):
         raise InputError(f"'{dataset}' is not a temporal dataset")
+    if history is None and horizon is None:
+        return signal
+    for name, value in (("history", history), ("horizon", horizon)):
+        if value is not None and value < 1:
+            raise InputError(f"the {name} must be at least 1 step, got {value}")
+    protocol = signal.protocol
+    output_len = horizon or protocol.output_len
+    horizons = tuple(h for h in protocol.horizons if h <= output_len) or (output_len,)
+    windows = dataclasses.replace(
+        protocol, input_len=history or protocol.input_len, output_len=output_len, horizons=horizons
+    )
+    signal = dataclasses.replace(signal, protocol=windows)
+    for split in ("train", "val", "test"):
+        if len(signal.window_starts(split)) == 0:
+            raise InputError(
+                f"'{dataset}' has no {split} window of {windows.input_len} + "
+                f"{windows.output_len} steps"
+            )
     return signal
+
+
+def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[Stage | None]:
+    """The stages a run goes through: the chosen one, else the model's default chain (``[None]``
+    for a model without stages). A stage that needs starting weights must get them, from
+    ``init`` or from the stage before it."""
+    if stage is None and init is not None and not spec.stages:
+        raise InputError(f"model '{spec.name}' has no stages to start from a checkpoint")
+    if not spec.stages:
+        if stage is not None:
+            get_stage(stage, spec.stages, spec.name)
+        return [None]
+    names = [stage] if stage is not None else list(spec.default_stages)
+    plan = [get_stage(name, spec.stages, spec.name) for name in names]
+    if plan[0].needs_init and init is None:
+        raise InputError(
+            f"stage '{plan[0].name}' of '{spec.name}' starts from trained weights: give the "
+            "checkpoint a 'pretrain' run wrote"
+        )
+    if not plan[0].needs_init and init is not None:
+        raise InputError(f"stage '{plan[0].name}' starts from fresh weights, not a checkpoint")
+    return plan
+
+
+def stage_checkpoint(out: Path, model_name: str, dataset: str, seed: int, stage: str) -> Path:
+    """Where a stage's weights are written, for the next stage to start from."""
+    return out / "checkpoints" / f"{model_name}-{dataset}-seed{seed}" / f"{stage}.pt"
 
 
 def run_forecast(
@@ -68,8 +126,15 @@ def run_forecast(
     options: RunOptions,
     context: Context | None = None,
     signal: TemporalSignal | None = None,
+    stage: Stage | None = None,
+    init: Path | None = None,
 ) -> tuple[dict, Trainer, WindowDataset]:
-    """Train (where the model learns), select on validation, score the test windows once."""
+    """Train (where the model learns), select on validation, score the test windows once.
+
+    With a ``stage``, the model is built for it, filled from the stage checkpoint ``init``
+    when given, frozen as the stage says, and its weights are written to
+    ``out/checkpoints/<model>-<dataset>-seed<k>/<stage>.pt`` for the next stage.
+    """
     spec: ModelSpec = get_model(model_name)
     check_pair(spec, get_spec(dataset))
     signal = signal if signal is not None else load_forecast_data(dataset, options.data_dir)
@@ -77,13 +142,16 @@ def run_forecast(
     scaler = signal.fit_scaler()
     train, val, test = (signal.windows(part, scaler) for part in ("train", "val", "test"))
     torch.manual_seed(seed)
-    model = spec.build(signal, scaler)
-    params = parameter_report(model)
-    checkpoints = (
+    model = spec.build(signal, scaler, stage.name if stage else None)
+    if init is not None:
+        load_stage_checkpoint(init, model_name, model)
+    params = apply_stage(model, stage.name) if stage else parameter_report(model)
+    folder = (
         options.out / "checkpoints" / f"{model_name}-{dataset}-seed{seed}"
         if options.out is not None
         else None
     )
+    checkpoints = folder / stage.name if folder is not None and stage else folder
     config = TrainConfig(
         epochs=options.epochs,
         batch_size=options.batch_size,
@@ -94,6 +162,8 @@ def run_forecast(
         resume=options.resume,
         progress=options.progress,
         precision=options.precision,
+        loss=options.loss,
+        objective=stage.objective if stage else "forecast",
     )
     trainer = Trainer(model, config, context)
     start = time.perf_counter()
@@ -103,13 +173,19 @@ def run_forecast(
     else:
         state = trainer.fit(train, val)
     wall = time.perf_counter() - start
+    if stage is not None and options.out is not None and trainer.context.is_main:
+        save_stage_checkpoint(
+            stage_checkpoint(options.out, model_name, dataset, seed, stage.name), model_name, model
+        )
     tick = time.perf_counter()
     metrics = trainer.evaluate(test).compute(protocol.metrics, protocol.horizons)
     eval_seconds = time.perf_counter() - tick
     epochs = state.history
     train_seconds = sum(r.seconds for r in epochs)
     row = {
-        "model": model_name,
+        "model": model_name if stage is None else f"{model_name} [{stage.name}]",
+        "stage": stage.name if stage else None,
+        "init": None if init is None else str(init),
         "dataset": dataset,
         "task": "forecasting",
         "protocol": protocol.describe(),
@@ -120,6 +196,8 @@ def run_forecast(
         "metrics": metrics,
         "trainable_parameters": params.trainable,
         "total_parameters": params.total,
+        "trainable_share": params.ratio,
+        "loss": options.loss,
         "epochs_run": len(epochs),
         "best_epoch": state.best_epoch + 1 if epochs else 0,
         "seconds_per_epoch": train_seconds / len(epochs) if epochs else 0.0,

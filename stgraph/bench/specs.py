@@ -12,7 +12,9 @@ from stgraph.data.scaler import StandardScaler
 from stgraph.data.spatial_matrices import hop_matrix, pairwise_distance_matrix
 from stgraph.data.temporal import TemporalSignal
 from stgraph.errors import InputError
+from stgraph.models.dlinear import DLinear
 from stgraph.models.naive import LastValue, SeasonalNaive
+from stgraph.models.pt_tuning import PTTuning
 from stgraph.models.ridge import RidgeLags
 from stgraph.models.st_transformer import STTransformer
 from stgraph.models.stid import STID
@@ -38,14 +40,14 @@ def _dims(signal: TemporalSignal) -> dict:
     }
 
 
-def _build_seasonal(signal: TemporalSignal, scaler: StandardScaler) -> nn.Module:
+def _build_seasonal(signal: TemporalSignal, scaler: StandardScaler, _: str | None) -> nn.Module:
     p = signal.protocol
     return SeasonalNaive(
         signal.signal, signal.mask, seasonal_period(signal), p.input_len, p.output_len, scaler
     )
 
 
-def _build_stid(signal: TemporalSignal, scaler: StandardScaler) -> nn.Module:
+def _build_stid(signal: TemporalSignal, scaler: StandardScaler, _: str | None) -> nn.Module:
     return STID(signal.num_nodes, steps_per_day=signal.protocol.steps_per_day or 1, **_dims(signal))
 
 
@@ -64,6 +66,17 @@ def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
     )
 
 
+def _build_pt_tuning(
+    signal: TemporalSignal, scaler: StandardScaler, stage: str | None
+) -> nn.Module:
+    p = signal.protocol
+    path = "reconstruction" if stage in ("pretrain", "pt-tuning") else "head"
+    try:
+        return PTTuning(p.input_len, p.output_len, forecast_path=path)
+    except ValueError as err:  # settings that cannot make a model: the user's input
+        raise InputError(f"pt-tuning on {signal.name}: {err}") from err
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A benchmarkable model.
@@ -72,14 +85,20 @@ class ModelSpec:
         name: CLI name.
         task: ``forecasting`` (temporal datasets) or ``regions``.
         summary: one line.
-        build: ``build(signal, scaler)`` returns a forecasting model (``None`` for region
-            models, which :mod:`stgraph.bench.regions` runs).
+        build: ``build(signal, scaler, stage)`` returns a forecasting model for ``stage``
+            (``None`` when the model has no stages); ``None`` for region models, which
+            :mod:`stgraph.bench.regions` runs.
+        stages: the training stages the model supports (:mod:`stgraph.engine.stages`);
+            empty for models that train in one go.
+        default_stages: the stages a run without a chosen stage goes through, in order.
     """
 
     name: str
     task: str
     summary: str
-    build: Callable[[TemporalSignal, StandardScaler], nn.Module] | None
+    build: Callable[[TemporalSignal, StandardScaler, str | None], nn.Module] | None
+    stages: tuple[str, ...] = ()
+    default_stages: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -89,7 +108,7 @@ MODELS: dict[str, ModelSpec] = {
             "last-value",
             "forecasting",
             "repeat the last observed step",
-            lambda s, _: LastValue(s.protocol.output_len),
+            lambda s, _, __: LastValue(s.protocol.output_len),
         ),
         ModelSpec(
             "seasonal-naive",
@@ -101,7 +120,7 @@ MODELS: dict[str, ModelSpec] = {
             "ridge",
             "forecasting",
             "ridge regression on the input window, alpha on val",
-            lambda s, _: RidgeLags(**_dims(s)),
+            lambda s, _, __: RidgeLags(**_dims(s)),
         ),
         ModelSpec(
             "stid", "forecasting", "STID: node/time embeddings + MLP (CIKM 2022)", _build_stid
@@ -110,13 +129,27 @@ MODELS: dict[str, ModelSpec] = {
             "st-transformer",
             "forecasting",
             "transformer over nodes, no spatial bias",
-            lambda s, _: _build_transformer(s, spatial_bias=False),
+            lambda s, _, __: _build_transformer(s, spatial_bias=False),
         ),
         ModelSpec(
             "st-transformer-bias",
             "forecasting",
             "the same transformer with SpatialBiasAttention (distance + hop bias)",
-            lambda s, _: _build_transformer(s, spatial_bias=True),
+            lambda s, _, __: _build_transformer(s, spatial_bias=True),
+        ),
+        ModelSpec(
+            "dlinear",
+            "forecasting",
+            "DLinear: moving-average trend + remainder, one linear map each (AAAI 2023)",
+            lambda s, _, __: DLinear(s.protocol.input_len, s.protocol.output_len),
+        ),
+        ModelSpec(
+            "pt-tuning",
+            "forecasting",
+            "PT-Tuning: masked-patch pretraining, prompts on extended mask tokens (DASFAA 2024)",
+            _build_pt_tuning,
+            stages=("pretrain", "pt-tuning", "linear-probe", "finetune", "supervised"),
+            default_stages=("pretrain", "pt-tuning"),
         ),
         ModelSpec(
             "topt",

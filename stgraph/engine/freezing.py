@@ -2,9 +2,10 @@
 
 Stages and the parameters they train by default (``fnmatch`` patterns on parameter names):
 
-* ``pretrain`` and ``finetune`` — everything;
+* ``pretrain``, ``finetune`` and ``supervised`` — everything;
 * ``linear-probe`` — the output head only (``head.*``);
-* ``prompt-tune`` — prompts and the head (``*prompt*``, ``head.*``).
+* ``prompt-tune`` — prompts and the head (``*prompt*``, ``head.*``);
+* ``pt-tuning`` — the prompts only (``*prompt``).
 
 A model can name its own patterns with a ``stage_patterns`` dict attribute.
 """
@@ -21,8 +22,10 @@ from stgraph.errors import InputError
 STAGE_PATTERNS: dict[str, list[str] | None] = {
     "pretrain": None,
     "finetune": None,
+    "supervised": None,
     "linear-probe": ["head.*"],
     "prompt-tune": ["*prompt*", "head.*"],
+    "pt-tuning": ["*prompt"],
 }
 
 

@@ -47,6 +47,21 @@ from stgraph.errors import InputError
 
 CHECKPOINT_NAME = "last.pt"
 LOSSES = {"mae": masked_mae_loss, "mse": masked_mse_loss}
+OBJECTIVES = ("forecast", "reconstruct")
+VALIDATION_MASK_SEED = 20_231_107
+
+
+class ReconstructionTask(nn.Module):
+    """``forward(batch)`` is the model's pretraining loss, so that data parallelism wraps a
+    forward pass (DistributedDataParallel synchronises gradients only through ``forward``)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mean reconstruction loss of the batch."""
+        return self.model.reconstruction_loss(batch)
 
 
 @dataclass
@@ -70,6 +85,10 @@ class TrainConfig:
             loss and the metrics stay in fp32) (default: ``"fp32"``).
         loss: masked ``"mae"`` (the DCRNN/BasicTS convention) or ``"mse"`` (the LTSF one),
             in the space the protocol scores (default: ``"mae"``).
+        objective: ``"forecast"``, or ``"reconstruct"`` for self-supervised pretraining: the
+            model's ``reconstruction_loss(batch)`` is minimised, and selection uses the same
+            loss on the validation windows with masks drawn from a fixed seed
+            (default: ``"forecast"``).
     """
 
     epochs: int = 50
@@ -86,15 +105,17 @@ class TrainConfig:
     progress: bool = True
     precision: str = "fp32"
     loss: str = "mae"
+    objective: str = "forecast"
 
 
 @dataclass
 class EpochRecord:
-    """What one epoch did."""
+    """What one epoch did; ``val_score`` is the validation MAE, or the validation
+    reconstruction loss when pretraining."""
 
     epoch: int
     train_loss: float
-    val_mae: float
+    val_score: float
     seconds: float
     samples: int
     data_seconds: float
@@ -134,6 +155,10 @@ class Trainer:
             raise InputError(f"the number of epochs must be at least 1, got {config.epochs}")
         if config.loss not in LOSSES:
             raise InputError(f"unknown loss '{config.loss}'; choose {' or '.join(LOSSES)}")
+        if config.objective not in OBJECTIVES:
+            raise InputError(f"unknown objective '{config.objective}'")
+        if config.objective == "reconstruct" and not hasattr(model, "reconstruction_loss"):
+            raise InputError(f"{type(model).__name__} has no self-supervised pretraining")
         self.context = context or Context()
         self.device = self.context.device
         check_precision(config.precision, self.device)
@@ -152,10 +177,11 @@ class Trainer:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
                 self.optimizer, T_max=config.epochs
             )
-        self.network = model
+        self.task = model if config.objective == "forecast" else ReconstructionTask(model)
+        self.network = self.task
         if self.context.distributed and trainable:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.network = DistributedDataParallel(model, device_ids=ids)
+            self.network = DistributedDataParallel(self.task, device_ids=ids)
         self._best_state: dict | None = None
 
     @property
@@ -231,6 +257,27 @@ class Trainer:
         all_reduce_sum(metrics.sums, self.context)
         return metrics
 
+    def reconstruction_error(self, windows: WindowDataset) -> float:
+        """Mean pretraining loss over ``windows``, masks drawn from a fixed seed (the same
+        masks at every epoch, so validation scores are comparable)."""
+        self.task.eval()
+        shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
+        totals = torch.zeros(2, dtype=torch.float64)
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(VALIDATION_MASK_SEED)
+            for chunk in shard.split(self.config.eval_batch_size):
+                batch = to_device(windows.gather(chunk), self.device)
+                with autocast(self.device, self.config.precision):
+                    loss = self.task(batch).float()
+                totals += torch.tensor([loss.item() * len(chunk), len(chunk)], dtype=torch.float64)
+        all_reduce_sum(totals, self.context)
+        return (totals[0] / totals[1].clamp(min=1)).item()
+
+    def _validation_score(self, val: WindowDataset) -> float:
+        if self.config.objective == "reconstruct":
+            return self.reconstruction_error(val)
+        return self.evaluate(val).compute(("MAE",))["MAE"]
+
     def _epoch(self, train: WindowDataset, epoch: int, progress: Progress | None) -> EpochRecord:
         seed = self.config.seed * 100_003 + epoch
         torch.manual_seed(seed)
@@ -244,12 +291,18 @@ class Trainer:
             local = global_batch[self.context.rank :: self.context.world_size]
             tick = time.perf_counter()
             batch = to_device(train.gather(local), self.device)
-            count = max(train.target_count(global_batch), 1)
             data_s += time.perf_counter() - tick
-            prediction, target = self._forward(train, batch)
-            loss = LOSSES[self.config.loss](prediction, target, batch["y_mask"], count)
+            if self.config.objective == "reconstruct":
+                # each rank's mean; data parallelism averages the ranks' gradients
+                count, scale = len(local), 1
+                with autocast(self.device, self.config.precision):
+                    loss = self.network(batch).float()
+            else:
+                count, scale = max(train.target_count(global_batch), 1), self.context.world_size
+                prediction, target = self._forward(train, batch)
+                loss = LOSSES[self.config.loss](prediction, target, batch["y_mask"], count)
             self.optimizer.zero_grad(set_to_none=True)
-            (loss * self.context.world_size).backward()
+            (loss * scale).backward()
             if self.config.clip_grad is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
             self.optimizer.step()
@@ -266,10 +319,16 @@ class Trainer:
         seconds = time.perf_counter() - start
         if progress is not None:
             progress.remove_task(task)
-        # val_mae and metric_seconds are filled in by fit() after the validation pass
+        # val_score and metric_seconds are filled in by fit() after the validation pass
         return EpochRecord(
             epoch, total_loss / max(total_count, 1), math.nan, seconds, len(order), data_s, 0.0
         )
+
+    @property
+    def _score_name(self) -> str:
+        if self.config.objective == "reconstruct":
+            return "reconstruction MSE"
+        return self.config.loss.upper()
 
     def fit(self, train: WindowDataset, val: WindowDataset) -> FitState:
         """Train with early stopping on ``val``; the model ends with its best weights."""
@@ -288,11 +347,11 @@ class Trainer:
             while self.state.epoch < self.config.epochs and not self.state.stopped:
                 record = self._epoch(train, self.state.epoch, bar)
                 tick = time.perf_counter()
-                record.val_mae = self.evaluate(val).compute(("MAE",))["MAE"]
+                record.val_score = self._validation_score(val)
                 record.metric_seconds = time.perf_counter() - tick
-                improved = record.val_mae < self.state.best_val
+                improved = record.val_score < self.state.best_val
                 if improved:
-                    self.state.best_val, self.state.best_epoch = record.val_mae, record.epoch
+                    self.state.best_val, self.state.best_epoch = record.val_score, record.epoch
                     self.state.bad_epochs = 0
                     self._best_state = copy.deepcopy(self.model.state_dict())
                 else:
@@ -303,8 +362,9 @@ class Trainer:
                 self._save()
                 if show:
                     self.console.print(
-                        f"epoch {record.epoch + 1}: train MAE {record.train_loss:.4f}, "
-                        f"val MAE {record.val_mae:.4f}{' (best)' if improved else ''}, "
+                        f"epoch {record.epoch + 1}: train {self._score_name} "
+                        f"{record.train_loss:.4f}, val {self._score_name} {record.val_score:.4f}"
+                        f"{' (best)' if improved else ''}, "
                         f"{record.seconds:.1f}s",
                         highlight=False,
                     )
