@@ -68,6 +68,19 @@ def reports_input_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+PIPE_WIDTH = 240
+"""Columns used for tables when standard output is not a terminal (a pipe or a log file has
+no width; rich would otherwise assume 80 and cut numbers)."""
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` in full: at the terminal's width, or wide enough when piped."""
+    if console.is_terminal:
+        console.print(table)
+    else:
+        Console(width=PIPE_WIDTH).print(table)
+
+
 def _stage_progress() -> Progress:
     return Progress(
         SpinnerColumn(),
@@ -155,7 +168,7 @@ def build_graph_command(
     table.add_row("nodes", str(data.num_nodes))
     table.add_row("edges", str(data.num_edges))
     table.add_row("attributes", ", ".join(sorted(k for k in data.keys() if k != "node_id")))
-    console.print(table)
+    print_table(table)
 
 
 def _size(num_bytes: int) -> str:
@@ -187,7 +200,7 @@ def data_list(data_dir: DataDirOption = None) -> None:
             _size(spec.size_bytes(root)),
             f"[{style}]{status}[/{style}]",
         )
-    console.print(table)
+    print_table(table)
 
 
 @data_app.command("info")
@@ -292,7 +305,7 @@ def _list_pairs() -> None:
         else:
             described = "synthetic: 12->12, 7:1:2, nothing missing"
         table.add_row(model.name, dataset.name, model.task, described)
-    console.print(table)
+    print_table(table)
 
 
 def _results_table(summary: list[dict]) -> Table:
@@ -500,7 +513,7 @@ def bench(
             return
         files = write_results(out, rows, options.command)
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
-    console.print(_results_table(summarise(rows)))
+    print_table(_results_table(summarise(rows)))
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 
@@ -596,7 +609,7 @@ def _bench_regions(
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
     console.print(f"protocol: {rows[0]['protocol']}", highlight=False)
-    console.print(_region_table(summary))
+    print_table(_region_table(summary))
     for line in verdicts(rows):
         console.print(line, highlight=False)
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)

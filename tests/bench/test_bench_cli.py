@@ -115,3 +115,16 @@ def test_plot_writes_a_png(tmp_path):
     assert result.exit_code == 0, result.output
     png = tmp_path / "forecast-last-value-synthetic-seed0.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_piped_tables_print_every_number_in_full(tmp_path, shared_data):
+    """CliRunner's output is not a terminal: the table (three metrics with ±, wider than 80
+    columns) must not be cut."""
+    out = tmp_path / "run"
+    argv = ["bench", "--model", "last-value,seasonal-naive,ridge", "--dataset", "los-loop"]
+    result = runner.invoke(app, [*argv, "--seeds", "0", "1", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    mae = next(s for s in summary if s["model"] == "ridge")["metrics"]["MAE"]["mean"]
+    assert f"{mae:.3f}" in result.stdout
