@@ -33,19 +33,52 @@ def prepare_out_dir(out: Path) -> Path:
 
 @contextlib.contextmanager
 def output_folder(out: Path, create: bool = True) -> Iterator[Path]:
-    """Create ``out`` (when ``create``) for the block; if the block fails and the folder did
-    not exist before, remove it again when nothing was written in it (checkpoints written
-    for ``--resume`` are kept)."""
+    """Create ``out`` (when ``create``) and hold it for the block: a second run pointed at the
+    same folder meanwhile is refused. If the block fails and the folder did not exist before,
+    it is removed again when nothing was written in it (checkpoints written for ``--resume``
+    are kept)."""
     existed = out.exists()
-    if create:
-        prepare_out_dir(out)
-    try:
+    if not create:
         yield out
+        return
+    prepare_out_dir(out)
+    try:
+        with _exclusive(out):
+            yield out
     except BaseException:
-        if create and not existed and out.is_dir():
-            if not any(p.is_file() for p in out.rglob("*")):
-                shutil.rmtree(out, ignore_errors=True)
+        if not existed and out.is_dir() and not any(p.is_file() for p in out.rglob("*")):
+            shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+LOCK_NAME = ".stgraph.lock"
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """An advisory lock on ``out/.stgraph.lock`` for the block. The kernel drops it when the
+    process ends, so a killed run never leaves a stale lock behind."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform: run unguarded
+        yield
+        return
+    path = out / LOCK_NAME
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.close()
+        raise InputError(
+            f"another stgraph run is writing to {out}; wait for it to finish or choose "
+            "another output folder"
+        ) from err
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -128,3 +128,18 @@ def test_piped_tables_print_every_number_in_full(tmp_path, shared_data):
     summary = json.loads((out / "results.json").read_text())["summary"]
     mae = next(s for s in summary if s["model"] == "ridge")["metrics"]["MAE"]["mean"]
     assert f"{mae:.3f}" in result.stdout
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
+    from stgraph.bench.results import output_folder
+
+    out = tmp_path / "busy"
+    argv = ["bench", "--model", "last-value", "--dataset", "synthetic", "--out", str(out)]
+    with output_folder(out):  # a live run holds the folder
+        (out / "results.md").write_text("first run")
+        result = runner.invoke(app, [*argv, "--no-progress"])
+        assert_one_line_error(result, "another stgraph run is writing to")
+        assert (out / "results.md").read_text() == "first run"
+    result = runner.invoke(app, [*argv, "--no-progress"])  # free again once it has finished
+    assert result.exit_code == 0, result.output
+    assert not (out / ".stgraph.lock").exists()
