@@ -30,6 +30,7 @@ from stgraph.models.srel import SREL
 SEEDS = (0, 1, 2)
 VARIANTS = {
     "SREL, all objectives (default)": ("mobility", "similarity", "views"),
+    "SREL, all objectives, view skip": ("mobility", "similarity", "views", "view_skip"),
     "SREL, no view reconstruction (HAFusion's objectives)": ("mobility", "similarity"),
     "SREL, mobility only": ("mobility",),
     "SREL, view reconstruction only": ("views",),
@@ -43,13 +44,14 @@ def r2(features: np.ndarray, target: np.ndarray, regions: np.ndarray, seed: int)
     return cross_validate(RidgeProbe(features), target, splits, protocol).metrics["R2"]
 
 
-def embed(inputs, objectives: tuple[str, ...], seed: int) -> np.ndarray:
+def embed(inputs, variant: tuple[str, ...], seed: int) -> np.ndarray:
     torch.manual_seed(seed)
     model = SREL(
         {k: v.size(1) for k, v in inputs.views.items()},
         spatial_prior=inputs.spatial_prior,
         similarity_names=tuple(inputs.similarities),
-        objectives=objectives,
+        objectives=tuple(v for v in variant if v != "view_skip"),
+        view_skip="view_skip" in variant,
     )
     config = EncoderConfig(epochs=300, seed=seed, progress=False)
     return fit_region_encoder(model, inputs, config)[0].double().numpy()

@@ -80,6 +80,10 @@ class SREL(nn.Module):
         dropout: dropout (default: ``0.1``).
         objectives: parts of the self-supervised loss, any of ``"mobility"``,
             ``"similarity"``, ``"views"`` (default: all three).
+        view_skip: feed each view's own intra-view representation to the output map beside
+            the fused one, :math:`e_i = W [h_i, h^{(1)}_i, \ldots, h^{(V)}_i]`, so detail of
+            one view reaches the embedding without passing through the fusion
+            (default: ``False``).
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class SREL(nn.Module):
         similarity_names: tuple[str, ...] = (),
         dropout: float = 0.1,
         objectives: tuple[str, ...] = OBJECTIVES,
+        view_skip: bool = False,
     ) -> None:
         super().__init__()
         unknown = set(objectives) - set(OBJECTIVES)
@@ -118,7 +123,8 @@ class SREL(nn.Module):
             biased_block(channels, heads, use_distance, max_hops, learn_bias, dropout)
             for _ in range(num_layers)
         )
-        self.out = nn.Linear(channels, embed_dim)
+        self.view_skip = view_skip
+        self.out = nn.Linear(channels * (1 + len(view_dims) if view_skip else 1), embed_dim)
         self.source = nn.Linear(embed_dim, embed_dim)
         self.target = nn.Linear(embed_dim, embed_dim)
         self.similarity_decoders = nn.ModuleDict(
@@ -145,7 +151,7 @@ class SREL(nn.Module):
         h, _ = self.fusion(torch.stack(encoded))
         for block in self.blocks:
             h = block(h, distance, hops)
-        return self.out(h)
+        return self.out(torch.cat([h, *encoded], dim=-1) if self.view_skip else h)
 
     def loss(
         self,

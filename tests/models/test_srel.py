@@ -111,3 +111,22 @@ def test_embedding_does_not_depend_on_the_process_hash_seed(tmp_path):
         subprocess.run([sys.executable, "-c", script, str(path)], check=True, env=env)
         outputs.append(torch.from_numpy(__import__("numpy").load(path)))
     assert all(torch.equal(outputs[0], o) for o in outputs[1:])
+
+
+def test_view_skip_carries_each_view_past_the_fusion():
+    data = synthetic_regions(num_regions=20, seed=3)
+    inputs = region_tensors(data)
+    dims = {k: v.size(1) for k, v in inputs.views.items()}
+    changed = {**inputs.views, "poi": inputs.views["poi"] + torch.randn_like(inputs.views["poi"])}
+    rest = inputs.encoder_inputs()[1:]
+    for view_skip in (False, True):
+        torch.manual_seed(0)
+        model = SREL(dims, channels=16, embed_dim=8, view_skip=view_skip).eval()
+        with torch.no_grad():
+            model.out.weight[:, :16] = 0.0  # cut the path through the fusion
+            a, b = model(inputs.views, *rest), model(changed, *rest)
+        if view_skip:
+            assert model.out.in_features == 16 * (1 + len(dims))
+            assert (a - b).abs().max() > 1e-3  # the POI view still reaches the embedding
+        else:
+            assert torch.allclose(a, b)  # only the fused path existed
