@@ -312,7 +312,7 @@ def _results_table(summary: list[dict]) -> Table:
     from stgraph.bench.results import format_value, metric_names, step_labels
 
     names = metric_names(summary)
-    table = Table(title="test results (mean ± std over seeds)")
+    table = Table(title="test results (mean ± sample std over seeds)")
     for column in ("model", "step", *names, "params", "s/epoch"):
         table.add_column(column, justify="left" if column in ("model", "step") else "right")
     for s in summary:
@@ -618,7 +618,7 @@ def _bench_regions(
 def _region_table(summary: list[dict]) -> Table:
     from stgraph.bench.results import format_value
 
-    table = Table(title="region tasks (out-of-fold; mean ± std over seeds)")
+    table = Table(title="region tasks (out-of-fold; mean ± sample std over seeds)")
     for column in ("task", "model", "MAE", "RMSE", "R2", "params", "s"):
         table.add_column(column, justify="left" if column in ("task", "model") else "right")
     last_task = None

@@ -92,7 +92,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """One entry per (model, dataset): metric mean and std over seeds, and the costs."""
+    """One entry per (model, dataset): metric mean and sample standard deviation (ddof = 1)
+    over seeds, and the costs."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         groups[(row["model"], row["dataset"])].append(row)
@@ -103,7 +104,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             values = [r["metrics"][key] for r in group]
             metrics[key] = {
                 "mean": statistics.fmean(values),
-                "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
             }
         summary.append(
             {
@@ -160,8 +161,8 @@ def markdown(summary: list[dict], command: str) -> str:
     lines = [f"Command: `{command}`", ""]
     for protocol in sorted({s["protocol"] for s in summary}):
         lines.append(
-            f"Protocol: {protocol}. Test set; mean ± std over seeds; `avg` is the "
-            "masked mean over all predicted steps."
+            f"Protocol: {protocol}. Test set; mean ± sample standard deviation (ddof = 1) "
+            "over seeds; `avg` is the masked mean over all predicted steps."
         )
     lines += [
         "",

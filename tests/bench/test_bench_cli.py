@@ -143,3 +143,28 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
     result = runner.invoke(app, [*argv, "--no-progress"])  # free again once it has finished
     assert result.exit_code == 0, result.output
     assert not (out / ".stgraph.lock").exists()
+
+
+def test_spread_over_seeds_is_the_sample_standard_deviation():
+    from stgraph.bench.results import summarise
+
+    rows = [
+        {
+            "model": "m",
+            "dataset": "d",
+            "task": "forecasting",
+            "seed": seed,
+            "metrics": {"MAE": value},
+            "trainable_parameters": 1,
+            "total_parameters": 1,
+            "seconds_per_epoch": 1.0,
+            "train_samples_per_second": 1.0,
+            "loop_overhead_share": 0.0,
+            "wall_seconds": 1.0,
+            "protocol": "p",
+            "epochs_run": 1,
+        }
+        for seed, value in enumerate((1.0, 2.0, 3.0))
+    ]
+    stat = summarise(rows)[0]["metrics"]["MAE"]
+    assert stat["mean"] == 2.0 and stat["std"] == pytest.approx(1.0)  # ddof = 1, not 0.816
