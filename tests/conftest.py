@@ -18,3 +18,15 @@ def shared_data() -> Path:
     if not (root / "README.md").exists() and not (root / "los_loop").is_dir():
         pytest.skip("real datasets not available (set STGRAPH_DATA)")
     return root
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fuzz suite's count: generated bad inputs, tracebacks, partial outputs."""
+    from tests import test_fuzz_inputs
+
+    counts = test_fuzz_inputs.FUZZ_COUNTS
+    if counts["inputs"]:
+        terminalreporter.write_line(
+            f"fuzz: {counts['inputs']} generated bad inputs, {counts['tracebacks']} tracebacks, "
+            f"{counts['partial outputs']} partial outputs"
+        )
