@@ -81,7 +81,9 @@ def los_loop_graph(root: Path) -> Data:
 
 
 def load_los_loop(root: Path) -> TemporalSignal:
-    """One week (1-7 March 2012, 5 min) of speeds at METR-LA's 207 sensors; zeros are missing."""
+    """One week (1-7 March 2012, 5 min) of speeds at METR-LA's 207 sensors. The protocol treats
+    a zero as missing (METR-LA's convention), but this week holds no zero: every reading
+    counts."""
     rows = read_csv_rows(need(root, "los_loop/los_speed.csv", "los-loop"))
     signal = torch.tensor(np.array(rows[1:], dtype=np.float32)).unsqueeze(-1)
     stamps = regular_timestamps("2012-03-01", signal.size(0), 300)
