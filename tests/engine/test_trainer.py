@@ -115,12 +115,9 @@ def test_two_ranks_under_torchrun_match_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def result(command):
-        # A launch that fails (seen once in ~10 full runs on this 2-core machine, cause not yet
-        # identified) is retried once; the equality assertion below is never relaxed.
-        for _ in range(2):
-            out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-            if out.returncode == 0:
-                break
+        # No retry: the launch once failed about one time in ten, when the process group
+        # outlived shutdown() and aborted at interpreter exit (see Trainer.fit and shutdown)
+        out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
         line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
         return json.loads(line[len("RESULT ") :])
