@@ -14,7 +14,7 @@ SCALERS = ("feature", "node")
 
 @dataclass(frozen=True)
 class Protocol:
-    """Forecasting protocol of a temporal dataset.
+    r"""Forecasting protocol of a temporal dataset.
 
     Args:
         input_len: steps fed to the model (default: ``12``).
@@ -37,6 +37,8 @@ class Protocol:
             variable) (default: ``"feature"``).
         scaled_metrics: report metrics (and train) on standardised values, as the LTSF papers
             do, instead of original units (default: ``False``).
+        mape_threshold: MAPE leaves out truths with :math:`|y| \le` this value, so that near-zero
+            truths do not dominate it (default: ``0.0``: only zeros are left out).
         note: where the protocol comes from (default: ``""``).
     """
 
@@ -51,6 +53,7 @@ class Protocol:
     horizons: tuple[int, ...] = field(default=(3, 6, 12))
     scaler: str = "feature"
     scaled_metrics: bool = False
+    mape_threshold: float = 0.0
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -68,9 +71,10 @@ class Protocol:
         null = "none" if self.null_value is None else f"{self.null_value:g}"
         scaling = ", one scaler per variable" if self.scaler == "node" else ""
         units = " on standardised values" if self.scaled_metrics else ""
+        mape = f" (MAPE over |truth| > {self.mape_threshold:g})" if "MAPE" in self.metrics else ""
         return (
             f"{self.input_len}->{self.output_len}, chronological split {split}, "
-            f"null={null}{scaling}, metrics {'/'.join(self.metrics)}{units}"
+            f"null={null}{scaling}, metrics {'/'.join(self.metrics)}{units}{mape}"
         )
 
     def to_dict(self) -> dict:

@@ -25,14 +25,17 @@ SUMS = ("abs", "sq", "ape", "abs_target", "count", "count_nonzero")
 
 
 class ForecastMetrics:
-    """Accumulate masked forecasting errors per horizon step over an evaluation set.
+    r"""Accumulate masked forecasting errors per horizon step over an evaluation set.
 
     Args:
         horizon: number of predicted steps :math:`L_{out}`.
+        mape_threshold: MAPE leaves out truths with :math:`|y| \le` this value (default:
+            ``0.0``, only zeros).
     """
 
-    def __init__(self, horizon: int) -> None:
+    def __init__(self, horizon: int, mape_threshold: float = 0.0) -> None:
         self.horizon = horizon
+        self.mape_threshold = mape_threshold
         self.sums = torch.zeros(len(SUMS), horizon, dtype=torch.float64)
 
     def update(self, pred: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
@@ -42,7 +45,7 @@ class ForecastMetrics:
         mask = mask & torch.isfinite(target)
         dims = tuple(d for d in range(target.dim()) if d != 1)
         error = torch.where(mask, (pred - target).abs(), 0.0)
-        nonzero = mask & (target != 0)
+        nonzero = mask & (target.abs() > self.mape_threshold)
         ape = torch.where(nonzero, error / target.abs().clamp(min=1e-12), 0.0)
         batch = torch.stack(
             [

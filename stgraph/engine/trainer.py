@@ -248,7 +248,8 @@ class Trainer:
     def evaluate(self, windows: WindowDataset) -> ForecastMetrics:
         """Masked error sums over all of ``windows`` (reduced over ranks)."""
         self.model.eval()
-        metrics = ForecastMetrics(windows.source.protocol.output_len)
+        protocol = windows.source.protocol
+        metrics = ForecastMetrics(protocol.output_len, protocol.mape_threshold)
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
             for chunk in shard.split(self.config.eval_batch_size):

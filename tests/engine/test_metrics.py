@@ -86,3 +86,15 @@ def test_regression_metrics_match_sklearn():
     out = regression_metrics(torch.tensor(p), torch.tensor(y))
     assert out["MAE"] == pytest.approx(mean_absolute_error(y, p))
     assert out["R2"] == pytest.approx(r2_score(y, p))
+
+
+def test_mape_leaves_out_truths_up_to_the_protocol_threshold():
+    pred = torch.tensor([[[1.5], [3.0], [9.0]]]).view(1, 1, 3)
+    target = torch.tensor([[[0.5], [2.0], [10.0]]]).view(1, 1, 3)
+    every = ForecastMetrics(1)
+    every.update(pred, target)
+    above_one = ForecastMetrics(1, mape_threshold=1.0)
+    above_one.update(pred, target)
+    assert every.compute(("MAPE",))["MAPE"] == pytest.approx(100 * (2.0 + 0.5 + 0.1) / 3)
+    assert above_one.compute(("MAPE",))["MAPE"] == pytest.approx(100 * (0.5 + 0.1) / 2)
+    assert above_one.compute(("MAE",))["MAE"] == every.compute(("MAE",))["MAE"]
