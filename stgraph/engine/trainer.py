@@ -51,6 +51,15 @@ OBJECTIVES = ("forecast", "reconstruct")
 VALIDATION_MASK_SEED = 20_231_107
 
 
+def _with_scaled_targets(
+    windows: WindowDataset, batch: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The batch plus its targets in the inputs' units (``y_scaled``; missing entries 0, as in
+    the inputs), for self-supervised objectives that read the whole training window."""
+    y = windows.scaler.transform(batch["y"]) if windows.scaler is not None else batch["y"]
+    return {**batch, "y_scaled": torch.where(batch["y_mask"], y, torch.zeros_like(y))}
+
+
 class ReconstructionTask(nn.Module):
     """``forward(batch)`` is the model's pretraining loss, so that data parallelism wraps a
     forward pass (DistributedDataParallel synchronises gradients only through ``forward``)."""
@@ -86,9 +95,9 @@ class TrainConfig:
         loss: masked ``"mae"`` (the DCRNN/BasicTS convention) or ``"mse"`` (the LTSF one),
             in the space the protocol scores (default: ``"mae"``).
         objective: ``"forecast"``, or ``"reconstruct"`` for self-supervised pretraining: the
-            model's ``reconstruction_loss(batch)`` is minimised, and selection uses the same
-            loss on the validation windows with masks drawn from a fixed seed
-            (default: ``"forecast"``).
+            model's ``reconstruction_loss(batch)`` is minimised (the batch also carries its
+            targets in the inputs' units, ``y_scaled``), and selection uses the same loss on
+            the validation windows with masks drawn from a fixed seed (default: ``"forecast"``).
     """
 
     epochs: int = 50
@@ -269,7 +278,7 @@ class Trainer:
             for chunk in shard.split(self.config.eval_batch_size):
                 batch = to_device(windows.gather(chunk), self.device)
                 with autocast(self.device, self.config.precision):
-                    loss = self.task(batch).float()
+                    loss = self.task(_with_scaled_targets(windows, batch)).float()
                 totals += torch.tensor([loss.item() * len(chunk), len(chunk)], dtype=torch.float64)
         all_reduce_sum(totals, self.context)
         return (totals[0] / totals[1].clamp(min=1)).item()
@@ -297,7 +306,7 @@ class Trainer:
                 # each rank's mean; data parallelism averages the ranks' gradients
                 count, scale = len(local), 1
                 with autocast(self.device, self.config.precision):
-                    loss = self.network(batch).float()
+                    loss = self.network(_with_scaled_targets(train, batch)).float()
             else:
                 count, scale = max(train.target_count(global_batch), 1), self.context.world_size
                 prediction, target = self._forward(train, batch)

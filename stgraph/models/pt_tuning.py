@@ -30,11 +30,14 @@ class PTTuning(nn.Module):
     .. math::
         z_j = W x_{[js, js + p)} + e_j, \qquad j = 0 \ldots P - 1.
 
-    **Pretraining** (:meth:`reconstruction_loss`) replaces a random share ``mask_ratio`` of the
-    patch embeddings by the learned mask token :math:`m` (plus its position), runs the encoder
-    (``layers`` transformer layers) and the light decoder (``decoder_layers`` layers and a
-    linear map back to :math:`p` values), and scores the mean squared error on the masked
-    patches only.
+    **Pretraining** (:meth:`reconstruction_loss`) reads the whole training window, the history
+    and its :math:`\lfloor H / p \rfloor` target patches (all from the training split),
+    normalised by the history's statistics as at forecasting time, so the mask token and the
+    encoder learn the very positions forecasting uses. It replaces a random share
+    ``mask_ratio`` of the patch embeddings by the learned mask token :math:`m` (plus the
+    position), runs the encoder (``layers`` transformer layers) and the light decoder
+    (``decoder_layers`` layers and a linear map back to :math:`p` values), and scores the mean
+    squared error on the masked patches only.
 
     **Forecasting by reconstruction** (``forecast_path="reconstruction"``, the ``pt-tuning``
     stage) appends :math:`F = \lceil H / p \rceil` mask tokens whose positions continue the
@@ -168,14 +171,23 @@ class PTTuning(nn.Module):
         return self.reconstruct(self.decoder(self.encoder(tokens)))
 
     def reconstruction_loss(self, batch: dict[str, Tensor]) -> Tensor:
-        """Pretraining loss: mean squared error on the masked history patches only (masks drawn
-        from the global random state, which the trainer seeds per epoch)."""
-        series, _ = self._series(batch["x"])
+        """Pretraining loss: mean squared error on the masked patches only (masks drawn from
+        the global random state, which the trainer seeds per epoch). The window is the history
+        ``batch["x"]`` followed, when the batch carries them, by its target steps in the
+        inputs' units (``batch["y_scaled"]`` ``[B, H, N, 1]``)."""
+        series, stats = self._series(batch["x"])
         patches = self._patches(series)
+        if "y_scaled" in batch:
+            b, horizon, n, _ = batch["y_scaled"].shape
+            future = batch["y_scaled"].permute(0, 2, 1, 3).reshape(b * n, horizon, 1)
+            future = ((future - stats[0]) / stats[1]).squeeze(-1)  # the history's statistics
+            whole = horizon // self.patch_len * self.patch_len
+            future = future[:, :whole].unfold(1, self.patch_len, self.patch_len)
+            patches = torch.cat((patches, future[:, : self.future_patches]), dim=1)
         tokens = self.embed(patches)
         masked = torch.rand(patches.shape[:2], device=patches.device) < self.mask_ratio
         masked[masked.sum(1) == 0, -1] = True  # at least one masked patch per series
-        tokens = self.mask_prompt.mask(tokens, masked) + self.position[: self.num_patches]
+        tokens = self.mask_prompt.mask(tokens, masked) + self.position[: patches.size(1)]
         error = (self._reconstruct(tokens) - patches).square().mean(-1)
         return error[masked].mean()
 

@@ -85,3 +85,22 @@ def test_bad_settings(kwargs, message):
     options = {"input_len": 24, "output_len": 10, "patch_len": 4, **kwargs}
     with pytest.raises(ValueError, match=message):
         PTTuning(**options)
+
+
+def test_pretraining_reads_the_target_patches_at_the_positions_forecasting_uses():
+    model = small(dropout=0.0).eval()
+    x, y = torch.randn(2, 24, 3, 1), torch.randn(2, 10, 3, 1)
+    seen = []
+    model.encoder.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    model.reconstruct.weight.data.zero_()
+    model.reconstruct.bias.data.zero_()
+    torch.manual_seed(2)
+    loss = model.reconstruction_loss({"x": x, "y_scaled": y})
+    p, whole = model.num_patches, 10 // 4  # two whole target patches of 4 steps
+    assert seen[0].shape[1] == p + whole
+    torch.manual_seed(2)
+    masked = torch.rand(6, p + whole) < model.mask_ratio
+    series, (mean, std) = model._series(x)
+    future = ((y.permute(0, 2, 1, 3).reshape(6, 10, 1) - mean) / std).squeeze(-1)
+    patches = torch.cat((model._patches(series), future[:, :8].unfold(1, 4, 4)), dim=1)
+    torch.testing.assert_close(loss, patches.square().mean(-1)[masked].mean())
