@@ -21,11 +21,10 @@ import torch
 
 from stgraph.data.city_folder import load_city
 from stgraph.data.region_protocol import RegionProtocol, evaluation_regions
-from stgraph.data.regions import region_tensors
-from stgraph.engine.region_encoder import EncoderConfig, fit_region_encoder
+from stgraph.data.regions import log_counts, region_tensors
+from stgraph.engine.region_encoder import encode_regions
 from stgraph.engine.region_eval import cross_validate
 from stgraph.engine.region_probes import RidgeProbe
-from stgraph.models.srel import SREL
 
 SEEDS = (0, 1, 2)
 VARIANTS = {
@@ -45,24 +44,16 @@ def r2(features: np.ndarray, target: np.ndarray, regions: np.ndarray, seed: int)
 
 
 def embed(inputs, variant: tuple[str, ...], seed: int) -> np.ndarray:
-    torch.manual_seed(seed)
-    model = SREL(
-        {k: v.size(1) for k, v in inputs.views.items()},
-        spatial_prior=inputs.spatial_prior,
-        similarity_names=tuple(inputs.similarities),
-        objectives=tuple(v for v in variant if v != "view_skip"),
-        view_skip="view_skip" in variant,
-    )
-    config = EncoderConfig(epochs=300, seed=seed, progress=False)
-    return fit_region_encoder(model, inputs, config)[0].double().numpy()
+    objectives = tuple(v for v in variant if v != "view_skip")
+    return encode_regions(
+        inputs, seed, 300, objectives=objectives, view_skip="view_skip" in variant
+    )[0]
 
 
 def city_rows(city: str) -> list[str]:
     data = load_city(city)
     inputs = region_tensors(data)
-    views = {
-        v: np.log1p(np.clip(data[f"x_{v}"].double().numpy(), 0, None)) for v in data.view_names
-    }
+    views = {v: log_counts(data, v) for v in data.view_names}
     activity = {
         "log POIs": np.log1p(data.x_poi.double().sum(1).numpy()),
         "log arriving trips": np.log1p(data.centrality_weighted_degree.double().numpy()),

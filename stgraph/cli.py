@@ -441,7 +441,10 @@ def bench(
     from stgraph.engine.distributed import init_from_env, shutdown
 
     regions = city is not None or (model == "topt" and dataset is not None)
-    _reject_flags_of_other_task(ctx, REGION_FLAGS if not regions else FORECAST_FLAGS)
+    if regions:
+        _reject_flags(ctx, FORECAST_FLAGS, "forecasting runs (--dataset)")
+    else:
+        _reject_flags(ctx, REGION_FLAGS, "region tasks (--city)")
     if regions:
         _bench_regions(
             model,
@@ -545,16 +548,12 @@ FORECAST_FLAGS = (
 """Options that only forecasting runs read."""
 
 
-def _reject_flags_of_other_task(ctx: typer.Context, names: tuple[str, ...]) -> None:
-    """An option given on the command line that the chosen task does not read is an error,
-    not silently ignored."""
+def _reject_flags(ctx: typer.Context, names: tuple[str, ...], only_for: str) -> None:
+    """An option of ``names`` given on the command line is an error (it applies only to
+    ``only_for``), not silently ignored."""
     given = [n for n in names if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
     if given:
-        flag = "--" + given[0].replace("_", "-")
-        kind = (
-            "forecasting runs (--dataset)" if names is FORECAST_FLAGS else "region tasks (--city)"
-        )
-        fail(f"{flag} applies only to {kind}")
+        fail(f"--{given[0].replace('_', '-')} applies only to {only_for}")
 
 
 def _bench_regions(

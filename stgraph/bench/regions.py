@@ -35,12 +35,11 @@ from stgraph.bench.runner import git_commit
 from stgraph.data.reduction import principal_components
 from stgraph.data.region_protocol import RegionProtocol, evaluation_regions
 from stgraph.data.regions import RegionTensors, raw_view_features, region_tensors
-from stgraph.engine.region_encoder import EncoderConfig, fit_region_encoder
+from stgraph.engine.region_encoder import encode_regions
 from stgraph.engine.region_eval import cross_validate
 from stgraph.engine.region_probes import BlendProbe, RegionProbe, RidgeProbe, TreesProbe
 from stgraph.errors import InputError
 from stgraph.llm.prompt_vectors import PromptVectors, vectors_from_files, vectors_from_text
-from stgraph.models.srel import SREL
 
 BASELINES = ("ridge-raw", "trees-raw", "ridge-srel", "trees-srel")
 METHODS = ("topt-no-prompt", "topt-agnostic", "topt-lambda0", "topt")
@@ -112,18 +111,12 @@ def check_tasks(data: Data, tasks: tuple[str, ...] | None) -> list[str]:
 
 
 def _encode(inputs: RegionTensors, seed: int, learn_bias: bool, options: RegionBenchOptions):
-    torch.manual_seed(seed)  # the initialisation is part of the seeded run
-    model = SREL(
-        {k: v.size(1) for k, v in inputs.views.items()},
-        spatial_prior=inputs.spatial_prior,
-        learn_bias=learn_bias,
-        similarity_names=tuple(inputs.similarities),
-    )
     start = time.perf_counter()
-    config = EncoderConfig(epochs=options.encoder_epochs, seed=seed, progress=options.progress)
-    embedding, _ = fit_region_encoder(model, inputs, config)
+    embedding, model = encode_regions(
+        inputs, seed, options.encoder_epochs, options.progress, learn_bias=learn_bias
+    )
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return embedding.double().numpy(), time.perf_counter() - start, params
+    return embedding, time.perf_counter() - start, params
 
 
 def _probes(
@@ -210,6 +203,7 @@ def _run_regions(data: Data, options: RegionBenchOptions, console: Console) -> t
                     "seed": seed,
                     "metrics": result.metrics,
                     "regions_evaluated": len(result.regions),
+                    "zero_labels_dropped": task in data.drop_zero_tasks,
                     "trainable_parameters": probe.parameters,
                     "total_parameters": probe.parameters
                     + (0 if name.endswith("-raw") else srel_params),

@@ -249,7 +249,7 @@ def write_region_results(out: Path, rows: list[dict], command: str) -> tuple[lis
         )
     _write_text(out / "results.csv", buffer.getvalue())
     seeds = sorted({r["seed"] for r in rows})
-    dropped = sorted({r["task"] for r in rows if r["regions_evaluated"] < _regions(rows, r)})
+    dropped = sorted({r["task"] for r in rows if r["zero_labels_dropped"]})
     lines = [
         f"Command: `{command}`",
         "",
@@ -277,8 +277,3 @@ def write_region_results(out: Path, rows: list[dict], command: str) -> tuple[lis
         lines += [f"- {line}" for line in verdict]
     _write_text(out / "results.md", "\n".join(lines) + "\n")
     return [out / name for name in FILES], summary
-
-
-def _regions(rows: list[dict], row: dict) -> int:
-    """The most regions any row of ``row``'s task was evaluated on (all of the city's)."""
-    return max(r["regions_evaluated"] for r in rows if r["dataset"] == row["dataset"])

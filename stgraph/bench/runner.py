@@ -96,11 +96,11 @@ def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[St
     """The stages a run goes through: the chosen one, else the model's default chain (``[None]``
     for a model without stages). A stage that needs starting weights must get them, from
     ``init`` or from the stage before it."""
-    if stage is None and init is not None and not spec.stages:
-        raise InputError(f"model '{spec.name}' has no stages to start from a checkpoint")
     if not spec.stages:
         if stage is not None:
-            get_stage(stage, spec.stages, spec.name)
+            get_stage(stage, spec.stages, spec.name)  # names the model's lack of stages
+        if init is not None:
+            raise InputError(f"model '{spec.name}' has no stages to start from a checkpoint")
         return [None]
     names = [stage] if stage is not None else list(spec.default_stages)
     plan = [get_stage(name, spec.stages, spec.name) for name in names]

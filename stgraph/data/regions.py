@@ -100,14 +100,15 @@ def region_data(
     return data
 
 
+def log_counts(data: Data, view: str) -> np.ndarray:
+    """``log1p`` of a view's counts, negatives clipped to 0: ``[N, D_view]`` float64."""
+    return np.log1p(np.clip(data[f"x_{view}"].double().numpy(), 0, None))
+
+
 def raw_view_features(data: Data) -> np.ndarray:
-    """The raw views side by side, ``log1p`` of the clipped counts ``[N, sum D_v]``: the input
-    of the raw-view baselines (no scaling here; probes standardise on their training regions).
-    """
-    return np.concatenate(
-        [np.log1p(np.clip(data[f"x_{v}"].double().numpy(), 0, None)) for v in data.view_names],
-        axis=1,
-    )
+    """The raw views side by side (:func:`log_counts`) ``[N, sum D_v]``: the input of the
+    raw-view baselines (no scaling here; probes standardise on their training regions)."""
+    return np.concatenate([log_counts(data, v) for v in data.view_names], axis=1)
 
 
 @dataclass

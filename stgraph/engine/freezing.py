@@ -1,13 +1,8 @@
 """Freeze parameters by name pattern, per training stage, and report what is trainable.
 
-Stages and the parameters they train by default (``fnmatch`` patterns on parameter names):
-
-* ``pretrain``, ``finetune`` and ``supervised`` — everything;
-* ``linear-probe`` — the output head only (``head.*``);
-* ``prompt-tune`` — prompts and the head (``*prompt*``, ``head.*``);
-* ``pt-tuning`` — the prompts only (``*prompt``).
-
-A model can name its own patterns with a ``stage_patterns`` dict attribute.
+What each stage trains is part of its definition in :data:`stgraph.engine.stages.STAGES`
+(``fnmatch`` patterns on parameter names, ``None`` for everything). A model can name its own
+patterns with a ``stage_patterns`` dict attribute.
 """
 
 from __future__ import annotations
@@ -17,16 +12,8 @@ from fnmatch import fnmatch
 
 from torch import nn
 
+from stgraph.engine.stages import STAGES
 from stgraph.errors import InputError
-
-STAGE_PATTERNS: dict[str, list[str] | None] = {
-    "pretrain": None,
-    "finetune": None,
-    "supervised": None,
-    "linear-probe": ["head.*"],
-    "prompt-tune": ["*prompt*", "head.*"],
-    "pt-tuning": ["*prompt"],
-}
 
 
 @dataclass
@@ -68,6 +55,9 @@ def train_only(model: nn.Module, patterns: list[str] | None) -> ParameterReport:
 def apply_stage(model: nn.Module, stage: str) -> ParameterReport:
     """Freeze ``model`` for ``stage`` (see the module docstring) and report the result."""
     own = getattr(model, "stage_patterns", {})
-    if stage not in STAGE_PATTERNS and stage not in own:
-        raise InputError(f"unknown stage '{stage}'; choose from {', '.join(STAGE_PATTERNS)}")
-    return train_only(model, own.get(stage, STAGE_PATTERNS.get(stage)))
+    if stage in own:
+        return train_only(model, own[stage])
+    if stage not in STAGES:
+        raise InputError(f"unknown stage '{stage}'; choose from {', '.join(STAGES)}")
+    trains = STAGES[stage].trains
+    return train_only(model, None if trains is None else list(trains))

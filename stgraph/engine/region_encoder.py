@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,3 +72,21 @@ def fit_region_encoder(
     model.eval()
     with torch.no_grad():
         return model(*arguments), history
+
+
+def encode_regions(
+    inputs: RegionTensors, seed: int, epochs: int, progress: bool = False, **options
+) -> tuple[np.ndarray, SREL]:
+    """Build an :class:`~stgraph.models.srel.SREL` for ``inputs`` (seeded: the initialisation
+    is part of the run), train it for ``epochs`` and return its embedding ``[N, E]`` (float64)
+    and the model. ``options`` go to :class:`SREL` (e.g. ``learn_bias``, ``objectives``)."""
+    torch.manual_seed(seed)
+    model = SREL(
+        {k: v.size(1) for k, v in inputs.views.items()},
+        spatial_prior=inputs.spatial_prior,
+        similarity_names=tuple(inputs.similarities),
+        **options,
+    )
+    config = EncoderConfig(epochs=epochs, seed=seed, progress=progress)
+    embedding, _ = fit_region_encoder(model, inputs, config)
+    return embedding.double().numpy(), model

@@ -116,7 +116,7 @@ class RidgeProbe(FeatureProbe):
         return model.predict(scaler.transform(self.features[test]))
 
 
-class TreesProbe(FeatureProbe):
+class TreesProbe(RegionProbe):
     """Extremely randomised trees (``trees`` trees, ``min_samples_leaf=2``) with the setting of
     :data:`TREE_SETTINGS` that has the lowest inner cross-validated error. The fits of one fold
     run in parallel processes, and are remembered per split, so blends that share this probe
@@ -130,7 +130,6 @@ class TreesProbe(FeatureProbe):
 
     def __init__(self, features: np.ndarray, seed: int, trees: int = 200) -> None:
         self.features, self.seed, self.trees = features, seed, trees
-        self.setting = TREE_SETTINGS[0]
         self._fits: dict[tuple[bytes, bytes, bytes], FoldFit] = {}
 
     def fit(self, split: Split, labels: np.ndarray) -> FoldFit:
@@ -154,16 +153,8 @@ class TreesProbe(FeatureProbe):
             held_out = None if split.selects_on_test else np.concatenate(mine[:-1])
             candidates.append(FoldFit(mine[-1], held_out))
         best = _choose(candidates, split, labels)
-        self.setting = TREE_SETTINGS[best]
         self.parameters = predictions[(best + 1) * len(parts) - 1][1]
         return candidates[best]
-
-    def fit_predict(self, train: np.ndarray, test: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Fit the current setting on ``train``, predict ``test``."""
-        predicted, self.parameters = _fit_trees(
-            self.features, labels, train, test, self.seed, self.trees, self.setting
-        )
-        return predicted
 
 
 def _fit_trees(

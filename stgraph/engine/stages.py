@@ -9,9 +9,9 @@ checkpoint:
 stage           objective        trains                 starts from
 =============== ================ ====================== ==========================
 ``pretrain``    reconstruct      everything             fresh weights
-``pt-tuning``   forecast         prompts only           ``--init`` (required)
+``pt-tuning``   forecast         prompts (``*prompt``)  ``--init`` (required)
 ``prompt-tune`` forecast         prompts and head       ``--init`` (required)
-``linear-probe`` forecast        the head only          ``--init`` (required)
+``linear-probe`` forecast        the head (``head.*``)  ``--init`` (required)
 ``finetune``    forecast         everything             ``--init`` (required)
 ``supervised``  forecast         everything             fresh weights
 =============== ================ ====================== ==========================
@@ -38,22 +38,24 @@ from stgraph.errors import InputError
 
 @dataclass(frozen=True)
 class Stage:
-    """One training stage: its objective and whether it needs starting weights."""
+    """One training stage: its objective, whether it needs starting weights, and the
+    parameters it trains (``fnmatch`` patterns on parameter names; ``None``: all)."""
 
     name: str
     objective: str
     needs_init: bool
+    trains: tuple[str, ...] | None
 
 
 STAGES = {
     stage.name: stage
     for stage in (
-        Stage("pretrain", "reconstruct", False),
-        Stage("pt-tuning", "forecast", True),
-        Stage("prompt-tune", "forecast", True),
-        Stage("linear-probe", "forecast", True),
-        Stage("finetune", "forecast", True),
-        Stage("supervised", "forecast", False),
+        Stage("pretrain", "reconstruct", False, None),
+        Stage("pt-tuning", "forecast", True, ("*prompt",)),
+        Stage("prompt-tune", "forecast", True, ("*prompt*", "head.*")),
+        Stage("linear-probe", "forecast", True, ("head.*",)),
+        Stage("finetune", "forecast", True, None),
+        Stage("supervised", "forecast", False, None),
     )
 }
 

@@ -335,10 +335,11 @@ class Trainer:
         )
 
     @property
-    def _score_name(self) -> str:
+    def _score_names(self) -> tuple[str, str]:
+        """What the epoch line calls the training loss and the validation score."""
         if self.config.objective == "reconstruct":
-            return "reconstruction MSE"
-        return self.config.loss.upper()
+            return "reconstruction MSE", "reconstruction MSE"
+        return self.config.loss.upper(), "MAE"
 
     def fit(self, train: WindowDataset, val: WindowDataset) -> FitState:
         """Train with early stopping on ``val``; the model ends with its best weights."""
@@ -371,9 +372,10 @@ class Trainer:
                 self.state.stopped = self.state.bad_epochs >= self.config.patience
                 self._save()
                 if show:
+                    train_name, val_name = self._score_names
                     self.console.print(
-                        f"epoch {record.epoch + 1}: train {self._score_name} "
-                        f"{record.train_loss:.4f}, val {self._score_name} {record.val_score:.4f}"
+                        f"epoch {record.epoch + 1}: train {train_name} "
+                        f"{record.train_loss:.4f}, val {val_name} {record.val_score:.4f}"
                         f"{' (best)' if improved else ''}, "
                         f"{record.seconds:.1f}s",
                         highlight=False,

@@ -152,3 +152,20 @@ def test_ltsf_protocol_scores_standardised_values_with_one_scaler_per_variable(s
     metrics = Trainer(LastValue(96), TrainConfig(epochs=1, eval_batch_size=1000)).evaluate(test)
     assert metrics.sums[4].sum().item() == len(test) * 96 * 7  # every target entry counted once
     assert metrics.compute(("MSE", "MAE"))["MSE"] == pytest.approx(1.294, abs=5e-4)
+
+
+def test_epoch_line_names_the_training_loss_and_the_validation_mae():
+    import io
+
+    from rich.console import Console
+
+    from stgraph.models.stid import STID
+
+    signal = diffusion_signal(num_nodes=6, num_steps=300, seed=1)
+    scaler = signal.fit_scaler()
+    train, val = signal.windows("train", scaler), signal.windows("val", scaler)
+    output = io.StringIO()
+    config = TrainConfig(epochs=1, batch_size=64, loss="mse", progress=True)
+    model = STID(6, 12, 12, 1, steps_per_day=signal.protocol.steps_per_day)
+    Trainer(model, config, console=Console(file=output, width=200)).fit(train, val)
+    assert "train MSE" in output.getvalue() and "val MAE" in output.getvalue()
