@@ -375,6 +375,17 @@ def bench(
     horizon: Annotated[
         int | None, typer.Option(help="Forecast steps, replacing the dataset protocol's.")
     ] = None,
+    backbone: Annotated[
+        Path | None,
+        typer.Option(
+            help="st-link / st-llm: local Hugging Face folder of the pretrained transformer "
+            "(BERT or GPT-2 family; default: the packaged all-MiniLM-L6-v2)."
+        ),
+    ] = None,
+    unfrozen_layers: Annotated[
+        int,
+        typer.Option(help="st-link / st-llm: top backbone blocks whose attention trains (U)."),
+    ] = 2,
     out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
         "runs/bench"
     ),
@@ -436,7 +447,7 @@ def bench(
         stage_checkpoint,
         stage_plan,
     )
-    from stgraph.bench.specs import check_pair, get_model
+    from stgraph.bench.specs import ModelOptions, check_pair, get_model
     from stgraph.data.registry import get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
 
@@ -469,6 +480,9 @@ def bench(
     for name in model_names:
         check_pair(get_model(name), get_spec(dataset))
         plans[name] = stage_plan(get_model(name), stage, init)
+    for flag in MODEL_FLAGS:
+        if _given(ctx, flag) and not any(flag in get_model(n).reads for n in model_names):
+            fail(f"--{flag.replace('_', '-')} applies to none of the chosen models")
     if epochs < 1:
         fail(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
@@ -486,6 +500,7 @@ def bench(
         patience=patience,
         resume=resume,
         progress=progress and context.is_main,
+        model_options=ModelOptions(backbone=backbone, unfrozen_layers=unfrozen_layers),
         data_dir=data_dir,
         out=out,
         command=_command_line(),
@@ -544,14 +559,24 @@ FORECAST_FLAGS = (
     "precision",
     "resume",
     "plot",
+    "backbone",
+    "unfrozen_layers",
 )
 """Options that only forecasting runs read."""
+
+MODEL_FLAGS = ("backbone", "unfrozen_layers")
+"""Options that only some forecasting models read (their spec's ``reads``)."""
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line."""
+    return getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
 
 
 def _reject_flags(ctx: typer.Context, names: tuple[str, ...], only_for: str) -> None:
     """An option of ``names`` given on the command line is an error (it applies only to
     ``only_for``), not silently ignored."""
-    given = [n for n in names if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]
+    given = [n for n in names if _given(ctx, n)]
     if given:
         fail(f"--{given[0].replace('_', '-')} applies only to {only_for}")
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 
 import stgraph
-from stgraph.bench.specs import ModelSpec, check_pair, get_model
+from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
 from stgraph.data.registry import get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
 from stgraph.engine.distributed import Context
-from stgraph.engine.freezing import apply_stage, parameter_report
+from stgraph.engine.freezing import apply_model_freezing, apply_stage
 from stgraph.engine.stages import (
     Stage,
     get_stage,
@@ -41,6 +41,7 @@ class RunOptions:
     loss: str = "mae"
     stage: str | None = None
     init: Path | None = None
+    model_options: ModelOptions = dataclasses.field(default_factory=ModelOptions)
     data_dir: Path | None = None
     out: Path | None = None
     command: str = ""
@@ -142,10 +143,10 @@ def run_forecast(
     scaler = signal.fit_scaler()
     train, val, test = (signal.windows(part, scaler) for part in ("train", "val", "test"))
     torch.manual_seed(seed)
-    model = spec.build(signal, scaler, stage.name if stage else None)
+    model = spec.build(signal, scaler, stage.name if stage else None, options.model_options)
     if init is not None:
         load_stage_checkpoint(init, model_name, model)
-    params = apply_stage(model, stage.name) if stage else parameter_report(model)
+    params = apply_stage(model, stage.name) if stage else apply_model_freezing(model)
     folder = (
         options.out / "checkpoints" / f"{model_name}-{dataset}-seed{seed}"
         if options.out is not None

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from torch import nn
 
 from stgraph.data.registry import DATASETS, DatasetSpec
 from stgraph.data.scaler import StandardScaler
 from stgraph.data.spatial_matrices import hop_matrix, pairwise_distance_matrix
+from stgraph.data.spectral_order import spectral_order
 from stgraph.data.temporal import TemporalSignal
 from stgraph.errors import InputError
+from stgraph.llm.backbone import BackboneWeights, load_backbone
 from stgraph.models.dlinear import DLinear
 from stgraph.models.naive import LastValue, SeasonalNaive
 from stgraph.models.pt_tuning import PTTuning
 from stgraph.models.ridge import RidgeLags
+from stgraph.models.st_link import STLink
 from stgraph.models.st_transformer import STTransformer
 from stgraph.models.stid import STID
 
 FORECAST_KINDS = ("sensors", "grid", "series")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Settings that some models read (a model's spec lists which in ``reads``).
+
+    Attributes:
+        backbone: folder of the pretrained transformer (``None``: the packaged
+            all-MiniLM-L6-v2).
+        unfrozen_layers: top backbone blocks whose attention trains.
+    """
+
+    backbone: Path | None = None
+    unfrozen_layers: int = 2
 
 
 def seasonal_period(signal: TemporalSignal) -> int:
@@ -40,14 +59,14 @@ def _dims(signal: TemporalSignal) -> dict:
     }
 
 
-def _build_seasonal(signal: TemporalSignal, scaler: StandardScaler, _: str | None) -> nn.Module:
+def _build_seasonal(signal: TemporalSignal, scaler: StandardScaler, *_) -> nn.Module:
     p = signal.protocol
     return SeasonalNaive(
         signal.signal, signal.mask, seasonal_period(signal), p.input_len, p.output_len, scaler
     )
 
 
-def _build_stid(signal: TemporalSignal, scaler: StandardScaler, _: str | None) -> nn.Module:
+def _build_stid(signal: TemporalSignal, *_) -> nn.Module:
     return STID(signal.num_nodes, steps_per_day=signal.protocol.steps_per_day or 1, **_dims(signal))
 
 
@@ -67,7 +86,7 @@ def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
 
 
 def _build_pt_tuning(
-    signal: TemporalSignal, scaler: StandardScaler, stage: str | None
+    signal: TemporalSignal, scaler: StandardScaler, stage: str | None, _: ModelOptions
 ) -> nn.Module:
     p = signal.protocol
     path = "reconstruction" if stage in ("pretrain", "pt-tuning") else "head"
@@ -75,6 +94,75 @@ def _build_pt_tuning(
         return PTTuning(p.input_len, p.output_len, forecast_path=path)
     except ValueError as err:  # settings that cannot make a model: the user's input
         raise InputError(f"pt-tuning on {signal.name}: {err}") from err
+
+
+@lru_cache(maxsize=2)
+def _backbone(path: Path | None) -> BackboneWeights:
+    """A backbone read once per process (every seed and variant of a run shares it)."""
+    return load_backbone(path)
+
+
+@dataclass(frozen=True)
+class STLinkVariant:
+    """One row of the ST-LINK table: ST-LINK, ST-LLM or an ablation.
+
+    Attributes:
+        position_encoding: ``"rotary"`` (SE-Attention) or ``"absolute"`` (ST-LLM's).
+        positions: SE-RoPE's spatial position, ``"spectral"`` (the graph's spectral order) or
+            ``"index"`` (the dataset's node index).
+        memory: MRFFN beside the top block's MLP.
+        pretrained: the backbone's weights, or a random initialisation.
+        full_tune: train everything instead of PFA.
+    """
+
+    position_encoding: str = "rotary"
+    positions: str = "spectral"
+    memory: bool = True
+    pretrained: bool = True
+    full_tune: bool = False
+
+
+ST_LINK_VARIANTS = {
+    "st-link": STLinkVariant(),
+    "st-llm": STLinkVariant(position_encoding="absolute", memory=False),
+    "st-link-no-se": STLinkVariant(position_encoding="absolute"),
+    "st-link-no-mrffn": STLinkVariant(memory=False),
+    "st-link-node-index": STLinkVariant(positions="index"),
+    "st-link-random-init": STLinkVariant(pretrained=False),
+    "st-link-full-tune": STLinkVariant(full_tune=True),
+}
+"""The ST-LINK rows: the method, its base ST-LLM (learned absolute positions and PFA, no SE,
+no MRFFN) and one ablation per part."""
+
+
+def build_st_link(name: str, signal: TemporalSignal, options: ModelOptions) -> STLink:
+    """The ST-LINK row ``name`` (a key of :data:`ST_LINK_VARIANTS`) for ``signal``."""
+    variant = ST_LINK_VARIANTS[name]
+    positions = None
+    if variant.position_encoding == "rotary" and variant.positions == "spectral":
+        if signal.graph.num_edges == 0:
+            raise InputError(
+                f"{name} orders the nodes along the sensor graph for its SE-attention, but "
+                f"'{signal.name}' has no edges; st-link-node-index uses the node index instead"
+            )
+        positions = spectral_order(signal.graph)
+    backbone = _backbone(options.backbone)
+    p = signal.protocol
+    try:
+        return STLink(
+            backbone,
+            signal.num_nodes,
+            steps_per_day=p.steps_per_day or 1,
+            spatial_positions=positions,
+            position_encoding=variant.position_encoding,
+            memory=variant.memory,
+            unfrozen_layers=options.unfrozen_layers,
+            full_tune=variant.full_tune,
+            pretrained=variant.pretrained,
+            **_dims(signal),
+        )
+    except ValueError as err:  # settings that cannot make a model: the user's input
+        raise InputError(f"{name} on {signal.name}: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -85,20 +173,23 @@ class ModelSpec:
         name: CLI name.
         task: ``forecasting`` (temporal datasets) or ``regions``.
         summary: one line.
-        build: ``build(signal, scaler, stage)`` returns a forecasting model for ``stage``
-            (``None`` when the model has no stages); ``None`` for region models, which
+        build: ``build(signal, scaler, stage, options)`` returns a forecasting model for
+            ``stage`` (``None`` when the model has no stages) with the
+            :class:`ModelOptions` ``options``; ``None`` for region models, which
             :mod:`stgraph.bench.regions` runs.
         stages: the training stages the model supports (:mod:`stgraph.engine.stages`);
             empty for models that train in one go.
         default_stages: the stages a run without a chosen stage goes through, in order.
+        reads: the :class:`ModelOptions` fields the model reads.
     """
 
     name: str
     task: str
     summary: str
-    build: Callable[[TemporalSignal, StandardScaler, str | None], nn.Module] | None
+    build: Callable[[TemporalSignal, StandardScaler, str | None, ModelOptions], nn.Module] | None
     stages: tuple[str, ...] = ()
     default_stages: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -108,7 +199,7 @@ MODELS: dict[str, ModelSpec] = {
             "last-value",
             "forecasting",
             "repeat the last observed step",
-            lambda s, _, __: LastValue(s.protocol.output_len),
+            lambda s, *_: LastValue(s.protocol.output_len),
         ),
         ModelSpec(
             "seasonal-naive",
@@ -120,7 +211,7 @@ MODELS: dict[str, ModelSpec] = {
             "ridge",
             "forecasting",
             "ridge regression on the input window, alpha on val",
-            lambda s, _, __: RidgeLags(**_dims(s)),
+            lambda s, *_: RidgeLags(**_dims(s)),
         ),
         ModelSpec(
             "stid", "forecasting", "STID: node/time embeddings + MLP (CIKM 2022)", _build_stid
@@ -129,19 +220,19 @@ MODELS: dict[str, ModelSpec] = {
             "st-transformer",
             "forecasting",
             "transformer over nodes, no spatial bias",
-            lambda s, _, __: _build_transformer(s, spatial_bias=False),
+            lambda s, *_: _build_transformer(s, spatial_bias=False),
         ),
         ModelSpec(
             "st-transformer-bias",
             "forecasting",
             "the same transformer with SpatialBiasAttention (distance + hop bias)",
-            lambda s, _, __: _build_transformer(s, spatial_bias=True),
+            lambda s, *_: _build_transformer(s, spatial_bias=True),
         ),
         ModelSpec(
             "dlinear",
             "forecasting",
             "DLinear: moving-average trend + remainder, one linear map each (AAAI 2023)",
-            lambda s, _, __: DLinear(s.protocol.input_len, s.protocol.output_len),
+            lambda s, *_: DLinear(s.protocol.input_len, s.protocol.output_len),
         ),
         ModelSpec(
             "pt-tuning",
@@ -150,6 +241,24 @@ MODELS: dict[str, ModelSpec] = {
             _build_pt_tuning,
             stages=("pretrain", "pt-tuning", "linear-probe", "finetune", "supervised"),
             default_stages=("pretrain", "pt-tuning"),
+        ),
+        *(
+            ModelSpec(
+                name,
+                "forecasting",
+                summary,
+                lambda s, _, __, options, name=name: build_st_link(name, s, options),
+                reads=("backbone", "unfrozen_layers"),
+            )
+            for name, summary in (
+                ("st-link", "ST-LINK: pretrained backbone, SE-attention, MRFFN, PFA (CIKM 2025)"),
+                ("st-llm", "ST-LLM: pretrained backbone, learned positions, PFA (MDM 2024)"),
+                ("st-link-no-se", "ST-LINK with ST-LLM's learned positions instead of SE"),
+                ("st-link-no-mrffn", "ST-LINK without the memory-retrieval experts"),
+                ("st-link-node-index", "ST-LINK with the node index as SE position"),
+                ("st-link-random-init", "ST-LINK on a randomly initialised backbone"),
+                ("st-link-full-tune", "ST-LINK with every weight trained (no PFA)"),
+            )
         ),
         ModelSpec(
             "topt",

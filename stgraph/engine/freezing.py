@@ -52,6 +52,13 @@ def train_only(model: nn.Module, patterns: list[str] | None) -> ParameterReport:
     return parameter_report(model)
 
 
+def apply_model_freezing(model: nn.Module) -> ParameterReport:
+    """Freeze ``model`` as its ``trainable_patterns`` say (nothing without them) and report."""
+    if not hasattr(model, "trainable_patterns"):
+        return parameter_report(model)
+    return train_only(model, model.trainable_patterns)
+
+
 def apply_stage(model: nn.Module, stage: str) -> ParameterReport:
     """Freeze ``model`` for ``stage`` (see the module docstring) and report the result."""
     own = getattr(model, "stage_patterns", {})

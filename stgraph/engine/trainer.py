@@ -5,7 +5,9 @@ A forecasting model is an ``nn.Module`` whose ``forward(batch)`` takes a dict fr
 :meth:`~stgraph.data.WindowDataset.gather` and returns predictions ``[B, L_out, N, F]`` in the
 scaler's units; the trainer maps them back to original units (or, where the protocol scores
 standardised values, keeps them there) and minimises the masked MAE (the DCRNN/BasicTS
-convention) or MSE in that space. Every epoch:
+convention) or MSE in that space. A model with an auxiliary objective (a mixture of experts'
+load-balancing loss) leaves it, already weighted, in its ``auxiliary_loss`` attribute after
+each forward pass; the trainer adds it to the training loss. Every epoch:
 
 1. the windows are shuffled by a generator seeded with ``(seed, epoch)`` and cut into global
    batches; under ``torchrun`` rank ``r`` takes ``batch[r::world_size]`` and the loss is
@@ -311,8 +313,12 @@ class Trainer:
                 count, scale = max(train.target_count(global_batch), 1), self.context.world_size
                 prediction, target = self._forward(train, batch)
                 loss = LOSSES[self.config.loss](prediction, target, batch["y_mask"], count)
+            objective = loss * scale
+            auxiliary = getattr(self.model, "auxiliary_loss", None)
+            if auxiliary is not None:  # each rank's own mean: ranks average their gradients
+                objective = objective + auxiliary.float()
             self.optimizer.zero_grad(set_to_none=True)
-            (loss * scale).backward()
+            objective.backward()
             if self.config.clip_grad is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
             self.optimizer.step()

@@ -11,7 +11,7 @@ def rotate(x: Tensor, rotation: Tensor) -> Tensor:
     numbers ``rotation`` ``[..., D/2]`` (broadcast against ``x``).
 
     Each pair is read as the complex number :math:`x_{2k} + i\,x_{2k+1}` and multiplied by
-    :math:`e^{i	heta_k}`: one fused complex product, no cosine/sine tensors of ``x``'s size.
+    :math:`e^{i\theta_k}`: one fused complex product, no cosine/sine tensors of ``x``'s size.
     """
     if x.stride(-1) != 1:
         x = x.contiguous()
@@ -20,7 +20,7 @@ def rotate(x: Tensor, rotation: Tensor) -> Tensor:
 
 
 def unit_complex(angles: Tensor) -> Tensor:
-    r""":math:`e^{i	heta}` of real ``angles``."""
+    r""":math:`e^{i\theta}` of real ``angles``."""
     return torch.polar(torch.ones_like(angles), angles)
 
 

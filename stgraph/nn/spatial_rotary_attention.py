@@ -17,7 +17,9 @@ class SpatialRotaryAttention(nn.Module):
 
     where :math:`R` rotates every token by its time position and its node's spatial position
     with learned per-node frequencies, and :math:`M` is an optional additive mask. The product
-    runs in :func:`torch.nn.functional.scaled_dot_product_attention`.
+    runs in :func:`torch.nn.functional.scaled_dot_product_attention`. With ``rotary=False``
+    :math:`R` is the identity: plain multi-head attention with the same projections (the
+    ablation of the rotation, and the attention of a pretrained model without it).
 
     Args:
         channels: token feature size :math:`C`.
@@ -26,6 +28,8 @@ class SpatialRotaryAttention(nn.Module):
         base: rotary frequency base (default: ``10000.0``).
         dropout: attention dropout (default: ``0.0``).
         learn_scale: learn the per-node frequency scales (default: ``True``).
+        positions: ``[N]`` spatial position of each node (default: ``None``, the node index).
+        rotary: rotate queries and keys (default: ``True``).
     """
 
     def __init__(
@@ -36,6 +40,8 @@ class SpatialRotaryAttention(nn.Module):
         base: float = 10000.0,
         dropout: float = 0.0,
         learn_scale: bool = True,
+        positions: Tensor | None = None,
+        rotary: bool = True,
     ) -> None:
         super().__init__()
         if channels % heads:
@@ -45,8 +51,10 @@ class SpatialRotaryAttention(nn.Module):
         self.dropout = dropout
         self.qkv = nn.Linear(channels, 3 * channels)
         self.out = nn.Linear(channels, channels)
-        self.rotary = SpatialRotaryEmbedding(
-            channels // heads, num_nodes, base, learn_scale=learn_scale
+        self.rotary = (
+            SpatialRotaryEmbedding(channels // heads, num_nodes, base, positions, learn_scale)
+            if rotary
+            else None
         )
         self.reset_parameters()
 
@@ -54,10 +62,16 @@ class SpatialRotaryAttention(nn.Module):
         """Reinitialise the projections and the node frequency scales."""
         self.qkv.reset_parameters()
         self.out.reset_parameters()
-        self.rotary.reset_parameters()
+        if self.rotary is not None:
+            self.rotary.reset_parameters()
 
     def forward(
-        self, x: Tensor, time_positions: Tensor, node_index: Tensor, attn_mask: Tensor | None = None
+        self,
+        x: Tensor,
+        time_positions: Tensor,
+        node_index: Tensor,
+        attn_mask: Tensor | None = None,
+        is_causal: bool = False,
     ) -> Tensor:
         r"""Runs the forward pass.
 
@@ -66,15 +80,24 @@ class SpatialRotaryAttention(nn.Module):
             time_positions: ``[L]`` or ``[B, L]`` time step of each token.
             node_index: ``[L]`` or ``[B, L]`` node of each token.
             attn_mask: optional ``[L, L]`` bool (true = may attend) or additive float mask.
+            is_causal: each token attends only to itself and earlier tokens.
         """
         batch, length, _ = x.shape
         q, k, v = (t.view(batch, length, self.heads, -1) for t in self.qkv(x).chunk(3, dim=-1))
-        rotation = self.rotary.rotation(time_positions, node_index).unsqueeze(-2)  # heads share
-        q, k, v = (t.transpose(1, 2) for t in (rotate(q, rotation), rotate(k, rotation), v))
+        if self.rotary is not None:
+            rotation = self.rotary.rotation(time_positions, node_index).unsqueeze(-2)  # per head
+            q, k = rotate(q, rotation), rotate(k, rotation)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=is_causal,
         )
         return self.out(out.transpose(1, 2).reshape(batch, length, self.channels))
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.channels}, heads={self.heads})"
+        rotary = "" if self.rotary is not None else ", rotary=False"
+        return f"{self.__class__.__name__}({self.channels}, heads={self.heads}{rotary})"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# ST-LINK (issue 11), one piece per call, each under an hour on a 2-core machine. Run from the
+# repository root:  bash benchmarks/st_link.sh PIECE [SEEDS...]   (default seeds: 0 1 2)
+#
+#   los-loop-baselines   last-value, seasonal-naive, ridge, stid, st-transformer-bias
+#   los-loop-main        st-link and st-llm
+#   los-loop-ablations   st-link-no-se, -no-mrffn, -node-index, -random-init, -full-tune
+#   DATASET              st-link, st-llm and the baselines on another dataset
+#                        (nyc-flows-bike1, nyc-flows-taxi, chicago-crime, ...)
+#
+# Protocol: the dataset's own (los-loop: 12 -> 12, 7:1:2, masked MAE/RMSE/MAPE at @3/@6/@12
+# and the average). Trained models: AdamW at 2e-3, cosine schedule, batch 64, early stopping
+# on validation MAE. The backbone rows (all-MiniLM-L6-v2, U = 2) train EPOCHS (default 8)
+# epochs with patience 3 under bf16 autocast (loss and metrics in fp32): about a minute an
+# epoch here, against 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
+# A piece that was interrupted continues from its checkpoints when called again (--resume).
+# Writes benchmarks/results/st-link-<piece>/results.{md,csv,json}.
+set -euo pipefail
+export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
+piece=$1; shift
+seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
+epochs=${EPOCHS:-8}
+baselines=last-value,seasonal-naive,ridge,stid,st-transformer-bias
+backbone=(--epochs "$epochs" --patience 3 --precision bf16)
+run() {  # run OUT_NAME DATASET MODELS OPTIONS...
+  local out=benchmarks/results/st-link-$1 dataset=$2 models=$3; shift 3
+  .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds "${seeds[@]}" \
+    --no-progress --resume --out "$out" "$@"
+}
+case $piece in
+  los-loop-baselines) run "$piece" los-loop "$baselines" --epochs 20 --patience 5 ;;
+  los-loop-main) run "$piece" los-loop st-link,st-llm "${backbone[@]}" ;;
+  los-loop-ablations)
+    run "$piece" los-loop \
+      st-link-no-se,st-link-no-mrffn,st-link-node-index,st-link-random-init,st-link-full-tune \
+      "${backbone[@]}" ;;
+  *)
+    run "$piece-baselines" "$piece" "$baselines" --epochs 20 --patience 5
+    run "$piece" "$piece" st-link,st-llm "${backbone[@]}" ;;
+esac
