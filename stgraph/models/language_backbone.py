@@ -123,7 +123,7 @@ class PretrainedTransformer(nn.Module):
         memory_layers: how many of the top blocks get a memory-retrieval expert beside their
             MLP (default: ``0``).
         memory_options: keyword arguments of those :class:`~stgraph.nn.MemoryRetrievalFFN`
-            (default: ``None``, its defaults with ``hidden_channels`` equal to the width).
+            (default: ``None``, its defaults with ``hidden_channels`` half the width).
         pretrained: load the backbone's weights; ``False`` re-initialises them randomly, the
             "is language pretraining worth anything" ablation (default: ``True``).
         causal: attend only to earlier tokens (default: ``None``, as the backbone does:
@@ -150,7 +150,7 @@ class PretrainedTransformer(nn.Module):
         self.pretrained = pretrained
         self.causal = weights.causal if causal is None else causal
         width = weights.width
-        options = {"hidden_channels": width, **(memory_options or {})}
+        options = {"hidden_channels": width // 2, **(memory_options or {})}
         first_memory = weights.depth - memory_layers
         self.blocks = nn.ModuleList(
             BackboneBlock(

@@ -39,8 +39,8 @@ class STLink(nn.Module):
 
     **Memory retrieval** (MRFFN, ``memory=True``): a :class:`~stgraph.nn.MemoryRetrievalFFN`
     (key/value memory, top-k retrieval, EMA key updates in training only, the read vector
-    concatenated with the token and routed through a top-2-of-4 mixture of experts of width
-    :math:`C`) beside the frozen MLP of the top ``memory_layers`` blocks; its load-balancing
+    concatenated with the token and routed through a top-2-of-4 mixture of experts of hidden
+    width :math:`C/2`) beside the frozen MLP of the top ``memory_layers`` blocks; its load-balancing
     loss, times ``balance_weight``, is left in :attr:`auxiliary_loss` after each forward pass
     for the trainer to add.
 
@@ -60,8 +60,8 @@ class STLink(nn.Module):
     (:func:`stgraph.data.spectral_order.spectral_order`), so that graph neighbours are close
     in rotation angle; the node index is the ablation. The backbone keeps its own attention
     pattern (GPT-2 causal over the token order, BERT bidirectional). MRFFN sits beside the MLP
-    of the top block only, with width :math:`C` experts, to keep its cost near 10% of a
-    block's; the balance weight is 0.01.
+    of the top block only, with experts of hidden width :math:`C/2`, to keep its cost small beside the
+    blocks (``benchmarks/results/st-link-speed.md``); the balance weight is 0.01.
 
     Args:
         backbone: pretrained weights (:func:`~stgraph.llm.backbone.load_backbone`).

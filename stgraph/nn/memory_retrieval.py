@@ -116,23 +116,29 @@ class MemoryRetrievalFFN(nn.Module):
                     layer.reset_parameters()
 
     def retrieve(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Return ``(read vector [T, C], slot index [T, k], unit queries [T, C])``."""
+        """Return ``(read vector [T, C], slot index [T, k], unit queries [T, C])``.
+
+        The read is one product of the ``[T, M]`` retrieval weights (zero outside each
+        token's top-k) with the values: no ``[T, k, C]`` gather of memory rows.
+        """
         query = F.normalize(self.query(x), dim=-1)
         similarity = query @ self.keys.t()
         top, index = similarity.topk(self.top_k, dim=-1)
         weights = torch.softmax(top / self.temperature, dim=-1)
-        read = (weights.unsqueeze(-1) * self.values[index]).sum(dim=-2)
-        return read, index, query
+        retrieval = torch.zeros_like(similarity).scatter(-1, index, weights)
+        return retrieval @ self.values, index, query
 
     @torch.no_grad()
     def update_keys(self, query: Tensor, index: Tensor) -> None:
         """EMA of each selected slot's key towards the mean query that selected it."""
-        slots = index.reshape(-1)
-        queries = query.detach().unsqueeze(1).expand(-1, self.top_k, -1).reshape(-1, self.channels)
-        total = torch.zeros_like(self.keys).index_add_(0, slots, queries.to(self.keys.dtype))
-        count = torch.bincount(slots, minlength=self.memory_size).unsqueeze(-1)
-        used = count.squeeze(-1) > 0
-        mean = total[used] / count[used]
+        selected = torch.zeros(
+            len(query), self.memory_size, dtype=self.keys.dtype, device=query.device
+        )
+        selected.scatter_(-1, index, 1.0)
+        total = selected.t() @ query.detach().to(self.keys.dtype)
+        count = selected.sum(dim=0)
+        used = count > 0
+        mean = total[used] / count[used].unsqueeze(-1)
         keys = self.keys.clone()  # a new tensor: the old one may still be needed by autograd
         keys[used] = F.normalize(self.ema_decay * keys[used] + (1 - self.ema_decay) * mean, dim=-1)
         self.keys = keys
