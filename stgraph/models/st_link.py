@@ -60,8 +60,8 @@ class STLink(nn.Module):
     (:func:`stgraph.data.spectral_order.spectral_order`), so that graph neighbours are close
     in rotation angle; the node index is the ablation. The backbone keeps its own attention
     pattern (GPT-2 causal over the token order, BERT bidirectional). MRFFN sits beside the MLP
-    of the top block only, with experts of hidden width :math:`C/2`, to keep its cost small beside the
-    blocks (``benchmarks/results/st-link-speed.md``); the balance weight is 0.01.
+    of the top block only, with experts of hidden width :math:`C/2`, to keep its cost small
+    beside the blocks (``benchmarks/results/st-link-speed.md``); the balance weight is 0.01.
 
     Args:
         backbone: pretrained weights (:func:`~stgraph.llm.backbone.load_backbone`).
