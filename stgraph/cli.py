@@ -410,12 +410,13 @@ def bench(
         typer.Option(help="Region tasks, comma separated (default: all labels of the city)."),
     ] = None,
     protocol: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Region tasks: 'clean' (selection inside training folds) or 'paper' "
-            "(HAFusion's test-fold selection)."
+            help="Forecasting: a named protocol of the dataset's recipe (e.g. st-llm on "
+            "nyc-flows-*; default: the dataset's own). Region tasks: 'clean' (selection inside "
+            "training folds, the default) or 'paper' (HAFusion's test-fold selection)."
         ),
-    ] = "clean",
+    ] = None,
     folds: Annotated[int, typer.Option(help="Region tasks: cross-validation folds.")] = 10,
     encoder_epochs: Annotated[
         int, typer.Option(help="Region tasks: self-supervised epochs of each SREL encoder.")
@@ -505,7 +506,7 @@ def bench(
         out=out,
         command=_command_line(),
     )
-    signal = load_forecast_data(dataset, data_dir, history, horizon)
+    signal = load_forecast_data(dataset, data_dir, history, horizon, protocol)
     rows = []
     with output_folder(out, create=context.is_main):
         try:
@@ -537,7 +538,6 @@ def bench(
 
 REGION_FLAGS = (
     "tasks",
-    "protocol",
     "folds",
     "encoder_epochs",
     "text_encoder",
@@ -586,7 +586,7 @@ def _bench_regions(
     city: str,
     seeds: list[int],
     tasks: str | None,
-    protocol: str,
+    protocol: str | None,
     folds: int,
     encoder_epochs: int,
     text_encoder: Path | None,
@@ -607,6 +607,7 @@ def _bench_regions(
             f"model '{spec.name}' forecasts time series; region tasks (--city) take: "
             f"{', '.join(n for n, m in MODELS.items() if m.task == 'regions')}"
         )
+    protocol = protocol or "clean"
     if protocol not in ("clean", "paper"):
         fail(f"unknown --protocol '{protocol}'; choose clean or paper")
     if encoder_epochs < 1:

@@ -13,6 +13,7 @@ import torch
 
 import stgraph
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
+from stgraph.data.recipes import load_recipe
 from stgraph.data.registry import get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
 from stgraph.engine.distributed import Context
@@ -65,13 +66,24 @@ def git_commit() -> str:
 
 
 def load_forecast_data(
-    dataset: str, data_dir: Path | None, history: int | None = None, horizon: int | None = None
+    dataset: str,
+    data_dir: Path | None,
+    history: int | None = None,
+    horizon: int | None = None,
+    protocol: str | None = None,
 ) -> TemporalSignal:
-    """Load a temporal dataset for forecasting; ``history`` and ``horizon`` replace the window
-    lengths of its protocol (the tables then state the protocol as run)."""
+    """Load a temporal dataset for forecasting under its protocol, or under the named protocol
+    ``protocol`` of its recipe; ``history`` and ``horizon`` then replace the window lengths
+    (the tables state the protocol as run)."""
     signal = load_dataset(dataset, data_dir)
     if not isinstance(signal, TemporalSignal):
         raise InputError(f"'{dataset}' is not a temporal dataset")
+    if protocol is not None:
+        if not get_spec(dataset).files:
+            raise InputError(f"'{dataset}' has no named protocols")
+        signal = dataclasses.replace(
+            signal, protocol=load_recipe(dataset).forecasting_protocol(protocol)
+        )
     if history is None and horizon is None:
         return signal
     for name, value in (("history", history), ("horizon", horizon)):

@@ -39,6 +39,10 @@ class Protocol:
             do, instead of original units (default: ``False``).
         mape_threshold: MAPE leaves out truths with :math:`|y| \le` this value, so that near-zero
             truths do not dominate it (default: ``0.0``: only zeros are left out).
+        score_above: when set, targets at or below this value are left out of the training
+            loss and of every metric (ST-LLM's demand convention: scored where truth > 0).
+            Unlike ``null_value`` they are real readings: they stay in the inputs and in the
+            scaler (default: ``None``: every observed target is scored).
         note: where the protocol comes from (default: ``""``).
     """
 
@@ -54,6 +58,7 @@ class Protocol:
     scaler: str = "feature"
     scaled_metrics: bool = False
     mape_threshold: float = 0.0
+    score_above: float | None = None
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -72,9 +77,10 @@ class Protocol:
         scaling = ", one scaler per variable" if self.scaler == "node" else ""
         units = " on standardised values" if self.scaled_metrics else ""
         mape = f" (MAPE over |truth| > {self.mape_threshold:g})" if "MAPE" in self.metrics else ""
+        scored = "" if self.score_above is None else f", scored where truth > {self.score_above:g}"
         return (
             f"{self.input_len}->{self.output_len}, chronological split {split}, "
-            f"null={null}{scaling}, metrics {'/'.join(self.metrics)}{units}{mape}"
+            f"null={null}{scaling}{scored}, metrics {'/'.join(self.metrics)}{units}{mape}"
         )
 
     def to_dict(self) -> dict:

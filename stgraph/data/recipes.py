@@ -60,10 +60,20 @@ class Recipe:
     shape: str
     files: list[RecipeFile]
     protocol: dict = field(default_factory=dict)
+    protocols: dict[str, dict] = field(default_factory=dict)
 
-    def forecasting_protocol(self) -> Protocol:
-        """The protocol as a :class:`Protocol` (temporal datasets only)."""
-        return Protocol.from_dict(self.protocol)
+    def forecasting_protocol(self, name: str | None = None) -> Protocol:
+        """The protocol as a :class:`Protocol` (temporal datasets only); with ``name``, one of
+        the recipe's named alternatives (``protocols``: fields that replace the dataset's own,
+        never its ``null_value``, which decides what is loaded as missing)."""
+        if name is None:
+            return Protocol.from_dict(self.protocol)
+        if name not in self.protocols:
+            named = ", ".join(self.protocols) or "none"
+            raise InputError(
+                f"'{self.name}' has no protocol '{name}'; its named protocols: {named}"
+            )
+        return Protocol.from_dict({**self.protocol, **self.protocols[name]})
 
 
 def _parse(doc: dict, origin: str) -> Recipe:
@@ -75,6 +85,7 @@ def _parse(doc: dict, origin: str) -> Recipe:
             doc.get("shape", ""),
             files,
             doc.get("protocol", {}),
+            doc.get("protocols", {}),
         )
     except (KeyError, TypeError) as err:
         raise InputError(f"malformed recipe {origin}: {err}") from err

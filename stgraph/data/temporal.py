@@ -175,7 +175,8 @@ class WindowDataset(Dataset):
 
     * ``x`` ``[L_in, N, F]`` inputs (scaled when a scaler is given; missing entries set to 0
       after scaling), ``x_mask`` ``[L_in, N, F]``,
-    * ``y`` ``[L_out, N, F]`` targets in original units, ``y_mask`` ``[L_out, N, F]``,
+    * ``y`` ``[L_out, N, F]`` targets in original units, ``y_mask`` ``[L_out, N, F]`` (true
+      where the target is observed and scored, see :attr:`Protocol.score_above`),
     * ``x_time`` ``[L_in, 2]`` and ``y_time`` ``[L_out, 2]``: time of day and day of week
       (zeros when the dataset has no calendar),
     * ``start``: the window's first input step.
@@ -192,6 +193,8 @@ class WindowDataset(Dataset):
         self.graph = source.graph
         inputs = source.signal if scaler is None else scaler.transform(source.signal)
         self._inputs = torch.where(source.mask, inputs, torch.zeros_like(inputs))
+        above = source.protocol.score_above
+        self._scored = source.mask if above is None else source.mask & (source.signal > above)
         if source.time_of_day is not None:
             self._time = torch.stack(
                 [source.time_of_day.float(), source.day_of_week.float()], dim=-1
@@ -207,10 +210,10 @@ class WindowDataset(Dataset):
         return {key: value[0] for key, value in batch.items()}
 
     def target_count(self, indices: torch.Tensor) -> int:
-        """Number of observed target entries in the windows at ``indices``."""
+        """Number of scored target entries in the windows at ``indices``."""
         p = self.source.protocol
         steps = self.starts[indices][:, None] + p.input_len + torch.arange(p.output_len)
-        return int(self.source.mask[steps].sum())
+        return int(self._scored[steps].sum())
 
     def gather(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """Stack the windows at ``indices`` (positions in this dataset) along a batch dim."""
@@ -222,7 +225,7 @@ class WindowDataset(Dataset):
             "x": self._inputs[x_steps],
             "x_mask": self.source.mask[x_steps],
             "y": self.source.signal[y_steps],
-            "y_mask": self.source.mask[y_steps],
+            "y_mask": self._scored[y_steps],
             "x_time": self._time[x_steps],
             "y_time": self._time[y_steps],
             "start": starts,

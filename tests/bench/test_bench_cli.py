@@ -168,3 +168,18 @@ def test_spread_over_seeds_is_the_sample_standard_deviation():
     ]
     stat = summarise(rows)[0]["metrics"]["MAE"]
     assert stat["mean"] == 2.0 and stat["std"] == pytest.approx(1.0)  # ddof = 1, not 0.816
+
+
+def test_named_forecasting_protocol(tmp_path, shared_data):
+    out = tmp_path / "run"
+    argv = ["bench", "--model", "last-value", "--dataset", "nyc-flows-taxi", "--protocol", "st-llm"]
+    result = runner.invoke(app, [*argv, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = json.loads((out / "results.json").read_text())["rows"][0]
+    assert row["protocol"].startswith("12->12") and "scored where truth > 0" in row["protocol"]
+    assert {"WAPE", "MAPE@12"} <= set(row["metrics"])
+    bad = runner.invoke(app, [*argv[:4], "synthetic", "--protocol", "st-llm"])
+    assert_one_line_error(bad, "has no named protocols")
+    bad = runner.invoke(app, [*argv[:-1], "paper", "--out", str(tmp_path / "x")])
+    assert_one_line_error(bad, "named protocols: st-llm")
+    assert not (tmp_path / "x").exists()

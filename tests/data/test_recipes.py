@@ -146,3 +146,18 @@ def test_file_without_checksum_is_manual_unless_allowed(http_root, tmp_path):
 def test_builtin_recipes_verify_the_shared_files(shared_data):
     results = fetch(load_recipe("chicago-crime"), shared_data)
     assert [r.action for r in results] == ["verified"] * 3
+
+
+def test_named_protocols_replace_fields_but_never_the_null_value():
+    from stgraph.data.recipes import recipe_names
+
+    for name in recipe_names():
+        recipe = load_recipe(name)
+        for overrides in recipe.protocols.values():
+            assert "null_value" not in overrides, name
+    bike = load_recipe("nyc-flows-bike1")
+    demand = bike.forecasting_protocol("st-llm")
+    assert (demand.output_len, demand.score_above) == (12, 0.0) and "WAPE" in demand.metrics
+    assert demand.split == bike.forecasting_protocol().split
+    with pytest.raises(InputError, match="named protocols: st-llm"):
+        bike.forecasting_protocol("dcrnn")

@@ -79,3 +79,33 @@ def test_too_short_series_is_an_input_error():
 
     with pytest.raises(InputError, match="too few"):
         make_signal(20).window_starts("train")
+
+
+def test_score_above_leaves_low_targets_out_of_scoring_but_not_out_of_the_inputs():
+    signal = torch.randint(0, 3, (200, 3, 1)).float()  # many real zeros
+    graph = Data(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3)
+    plain = TemporalSignal(
+        "counts",
+        signal,
+        torch.ones_like(signal, dtype=torch.bool),
+        graph,
+        Protocol(steps_per_day=24, null_value=None),
+    )
+    demand = TemporalSignal(
+        "counts",
+        signal,
+        plain.mask,
+        graph,
+        Protocol(steps_per_day=24, null_value=None, score_above=0.0),
+    )
+    scaler = plain.fit_scaler()
+    assert torch.equal(demand.fit_scaler().mean, scaler.mean)  # zeros stay in the scaler
+    index = torch.arange(16)
+    a, b = (
+        plain.windows("train", scaler).gather(index),
+        demand.windows("train", scaler).gather(index),
+    )
+    assert torch.equal(a["x"], b["x"]) and torch.equal(a["y"], b["y"])  # and in the inputs
+    assert torch.equal(b["y_mask"], a["y_mask"] & (a["y"] > 0))
+    assert demand.windows("train").target_count(index) == int(b["y_mask"].sum())
+    assert "scored where truth > 0" in demand.protocol.describe()
