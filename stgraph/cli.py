@@ -237,6 +237,21 @@ def data_info(name: str, data_dir: DataDirOption = None) -> None:
         console.print(f"loaded: {loaded!r}")
 
 
+@data_app.command("check")
+@reports_input_errors
+def data_check(path: Path) -> None:
+    """Check a temporal folder of your own: shape, period, missing share, graph coverage."""
+    from stgraph.data.temporal_folder import check_report, load_temporal_folder
+
+    signal = load_temporal_folder(path)
+    table = Table(title=f"temporal folder {path}")
+    table.add_column("what")
+    table.add_column("found")
+    for what, found in check_report(signal):
+        table.add_row(what, found)
+    print_table(table)
+
+
 @data_app.command("fetch")
 @reports_input_errors
 def data_fetch(
@@ -449,7 +464,7 @@ def bench(
         stage_plan,
     )
     from stgraph.bench.specs import ModelOptions, check_pair, get_model
-    from stgraph.data.registry import get_spec
+    from stgraph.data.registry import dataset_label, get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
 
     regions = city is not None or (model == "topt" and dataset is not None)
@@ -524,7 +539,8 @@ def bench(
                             from stgraph.bench.plots import plot_forecasts
 
                             suffix = f"-{step.name}" if step else ""
-                            png = out / f"forecast-{name}{suffix}-{dataset}-seed{seed}.png"
+                            label = dataset_label(dataset)
+                            png = out / f"forecast-{name}{suffix}-{label}-seed{seed}.png"
                             plot_forecasts(trainer, test, png)
         finally:
             shutdown(context)

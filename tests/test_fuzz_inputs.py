@@ -2,7 +2,9 @@
 nothing is written.
 
 Point tables go through ``stgraph build-graph`` itself; city folders through the loader and
-the tensor preparation that ``stgraph bench --city`` runs before it writes anything. Every
+the tensor preparation that ``stgraph bench --city`` runs before it writes anything; temporal
+folders through the loading and window checks that ``stgraph bench --dataset PATH`` runs
+before it writes anything. Every
 generated input is counted; the count is printed in the test run's summary.
 """
 
@@ -214,6 +216,117 @@ def test_corrupted_city_folders_are_input_errors(corruptions):
     crashed = False
     try:
         region_tensors(load_city(folder))
+    except InputError as err:
+        assert "\n" not in str(err)
+    except Exception:  # noqa: BLE001 - any other exception is the failure counted here
+        crashed = True
+    partial = sorted(p.relative_to(folder) for p in folder.rglob("*")) != before
+    _record(crashed, partial)
+    assert not crashed, corruptions
+    assert not partial
+
+
+TEMPORAL_CORRUPTIONS = [
+    "cell",
+    "drop time column",
+    "extra column",
+    "duplicate node column",
+    "unsorted",
+    "duplicate row",
+    "gap",
+    "empty",
+    "header only",
+    "rename time",
+    "ragged",
+    "unknown node",
+    "node without readings",
+    "nodes junk",
+    "protocol junk",
+    "protocol field",
+    "both readings",
+    "npy shape",
+    "mask shape",
+    "huge",
+]
+
+
+def valid_temporal_folder(folder: Path, steps: int = 40) -> tuple[list[str], list[list[str]]]:
+    folder.mkdir()
+    (folder / "nodes.csv").write_text("id,x,y\na,0,0\nb,1,0\nc,0,1\n")
+    header = ["timestamp", "a", "b", "c"]
+    rows = [[str(3600 * t), *(f"{(t * (j + 2)) % 9:.1f}" for j in range(3))] for t in range(steps)]
+    return header, rows
+
+
+@SETTINGS
+@given(
+    corruptions=st.lists(
+        st.tuples(st.sampled_from(TEMPORAL_CORRUPTIONS), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=2,
+    )
+)
+def test_corrupted_temporal_folders_are_input_errors(corruptions):
+    from stgraph.bench.runner import load_forecast_data
+
+    folder = _folder() / "sensors"
+    header, rows = valid_temporal_folder(folder)
+    for kind, salt in corruptions:
+        rng = np.random.default_rng(salt)
+        r, c = int(rng.integers(max(len(rows), 1))), int(rng.integers(max(len(header), 1)))
+        if kind == "cell" and rows and c < len(rows[r]):
+            rows[r][c] = BAD_CELLS[salt % len(BAD_CELLS)]
+        elif kind == "drop time column":
+            header, rows = header[1:], [row[1:] for row in rows]
+        elif kind == "extra column":
+            header.append(["note", "a", "d", ""][salt % 4])
+            rows = [[*row, "1"] for row in rows]
+        elif kind == "duplicate node column" and len(header) > 2:
+            header[2] = header[1]
+        elif kind == "unsorted" and len(rows) > 2:
+            rows[r], rows[-1 - r] = rows[-1 - r], rows[r]
+        elif kind == "duplicate row" and rows:
+            rows.insert(r, list(rows[r]))
+        elif kind == "gap" and len(rows) > 2:
+            rows.pop(len(rows) // 2)
+        elif kind == "empty":
+            header, rows = [], []
+        elif kind == "header only":
+            rows = []
+        elif kind == "rename time" and header:
+            header[0] = ["when", "TIME", "", "a"][salt % 4]
+        elif kind == "ragged" and rows:
+            rows[r] = rows[r][:-1]
+        elif kind == "unknown node" and len(header) > 1:
+            header[-1] = "zz"
+        elif kind == "node without readings":
+            (folder / "nodes.csv").write_text("id,x,y\na,0,0\nb,1,0\nc,0,1\nd,1,1\n")
+        elif kind == "nodes junk":
+            (folder / "nodes.csv").write_text(["", "id\na\n", "id,x,y\na,nan,0\n"][salt % 3])
+        elif kind == "protocol junk":
+            (folder / "protocol.json").write_text(["{nope", "[1, 2]", '"text"'][salt % 3])
+        elif kind == "protocol field":
+            field = [{"ghost": 1}, {"input_len": "x"}, {"split": [1]}, {"output_len": 10**6}]
+            (folder / "protocol.json").write_text(json.dumps(field[salt % 4]))
+        elif kind == "both readings":
+            np.save(folder / "readings.npy", np.ones((40, 3)))
+        elif kind == "npy shape":
+            shape = [(40,), (40, 5), (40, 3, 2, 2), (0, 3)][salt % 4]
+            np.save(folder / "values.npy", np.ones(shape))
+            (folder / "values.npy").rename(folder / "readings.npy")
+            (folder / "timestamps.csv").write_text("\n".join(str(3600 * t) for t in range(40)))
+            header = []
+        elif kind == "mask shape":
+            np.save(folder / "mask.npy", np.ones((7, 2), dtype=bool))
+        elif kind == "huge" and rows:
+            rows[r][-1] = "1e300"
+    if header:
+        lines = [",".join(header), *(",".join(row) for row in rows)]
+        (folder / "readings.csv").write_text("\n".join(lines) + "\n")
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    crashed = False
+    try:
+        load_forecast_data(str(folder), None)
     except InputError as err:
         assert "\n" not in str(err)
     except Exception:  # noqa: BLE001 - any other exception is the failure counted here

@@ -14,7 +14,7 @@ import torch
 import stgraph
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
 from stgraph.data.recipes import load_recipe
-from stgraph.data.registry import get_spec, load_dataset
+from stgraph.data.registry import dataset_label, get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
 from stgraph.engine.distributed import Context
 from stgraph.engine.freezing import apply_model_freezing, apply_stage
@@ -129,7 +129,8 @@ def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[St
 
 def stage_checkpoint(out: Path, model_name: str, dataset: str, seed: int, stage: str) -> Path:
     """Where a stage's weights are written, for the next stage to start from."""
-    return out / "checkpoints" / f"{model_name}-{dataset}-seed{seed}" / f"{stage}.pt"
+    folder = f"{model_name}-{dataset_label(dataset)}-seed{seed}"
+    return out / "checkpoints" / folder / f"{stage}.pt"
 
 
 def run_forecast(
@@ -160,7 +161,7 @@ def run_forecast(
         load_stage_checkpoint(init, model_name, model)
     params = apply_stage(model, stage.name) if stage else apply_model_freezing(model)
     folder = (
-        options.out / "checkpoints" / f"{model_name}-{dataset}-seed{seed}"
+        options.out / "checkpoints" / f"{model_name}-{dataset_label(dataset)}-seed{seed}"
         if options.out is not None
         else None
     )
@@ -199,7 +200,7 @@ def run_forecast(
         "model": model_name if stage is None else f"{model_name} [{stage.name}]",
         "stage": stage.name if stage else None,
         "init": None if init is None else str(init),
-        "dataset": dataset,
+        "dataset": dataset_label(dataset),
         "task": "forecasting",
         "protocol": protocol.describe(),
         "horizon_note": "metrics at steps "

@@ -22,6 +22,7 @@ from stgraph.data.datasets import cities, grids, sensors, series
 from stgraph.data.paths import resolve_data_dir
 from stgraph.data.synthetic import diffusion_signal
 from stgraph.data.temporal import TemporalSignal
+from stgraph.data.temporal_folder import load_temporal_folder
 from stgraph.errors import InputError
 
 
@@ -240,14 +241,34 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """The spec of ``name``, or an :class:`InputError` listing the known datasets."""
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset '{name}'; known datasets: {', '.join(DATASETS)}")
-    return DATASETS[name]
+    """The spec of the built-in dataset ``name``, or of the temporal folder at path ``name``
+    (:mod:`stgraph.data.temporal_folder`); else an :class:`InputError` listing the known
+    datasets. A built-in name wins over a folder of the same name."""
+    if name in DATASETS:
+        return DATASETS[name]
+    if Path(name).is_dir():
+        return DatasetSpec(
+            name,
+            "sensors",
+            "temporal folder",
+            "",
+            (),
+            lambda root: load_temporal_folder(name),
+        )
+    raise InputError(
+        f"unknown dataset '{name}'; known datasets: {', '.join(DATASETS)}, or the path of a "
+        "temporal folder (readings.csv or readings.npy, graph.pt or nodes.csv)"
+    )
+
+
+def dataset_label(name: str) -> str:
+    """How results and checkpoint folders name the dataset: the registry name, or a temporal
+    folder's own name."""
+    return name if name in DATASETS else Path(name).name
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None) -> TemporalSignal | Data:
-    """Load a built-in dataset from the data directory."""
+    """Load a built-in dataset from the data directory, or a temporal folder by path."""
     return get_spec(name).loader(resolve_data_dir(data_dir))
 
 
