@@ -410,6 +410,12 @@ def bench(
         bool, typer.Option("--list", help="List every model x dataset pair with its protocol.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            help="Print nothing but errors: no progress, no table (the files are written)."
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     city: Annotated[
         str | None,
@@ -455,6 +461,7 @@ def bench(
     if list_pairs:
         _list_pairs()
         return
+    progress = progress and not quiet
     from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import (
         RunOptions,
@@ -486,6 +493,7 @@ def bench(
             out,
             progress,
             data_dir,
+            quiet,
         )
         return
     if model is None or dataset is None:
@@ -547,6 +555,8 @@ def bench(
         if not context.is_main:
             return
         files = write_results(out, rows, options.command)
+    if quiet:
+        return
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
     print_table(_results_table(summarise(rows)))
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
@@ -610,6 +620,7 @@ def _bench_regions(
     out: Path,
     progress: bool,
     data_dir: Path | None,
+    quiet: bool,
 ) -> None:
     from stgraph.bench.regions import RegionBenchOptions, check_tasks, run_regions, verdicts
     from stgraph.bench.results import output_folder, write_region_results
@@ -649,6 +660,8 @@ def _bench_regions(
         files, summary = write_region_results(out, rows, options.command)
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
+    if quiet:
+        return
     console.print(f"protocol: {rows[0]['protocol']}", highlight=False)
     print_table(_region_table(summary))
     for line in verdicts(rows):

@@ -183,3 +183,11 @@ def test_named_forecasting_protocol(tmp_path, shared_data):
     bad = runner.invoke(app, [*argv[:-1], "paper", "--out", str(tmp_path / "x")])
     assert_one_line_error(bad, "named protocols: st-llm")
     assert not (tmp_path / "x").exists()
+
+
+def test_quiet_prints_nothing_but_writes_the_results(tmp_path):
+    out = tmp_path / "run"
+    argv = ["bench", "--model", "last-value,stid", "--dataset", "synthetic", "--epochs", "1"]
+    result = runner.invoke(app, [*argv, "--quiet", "--out", str(out)])
+    assert result.exit_code == 0 and result.output.strip() == ""
+    assert len(json.loads((out / "results.json").read_text())["rows"]) == 2
