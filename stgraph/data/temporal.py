@@ -174,7 +174,8 @@ class WindowDataset(Dataset):
     Item ``i`` (or :meth:`gather` for many at once) is a dict with
 
     * ``x`` ``[L_in, N, F]`` inputs (scaled when a scaler is given; missing entries set to 0
-      after scaling), ``x_mask`` ``[L_in, N, F]``,
+      after scaling; computed per batch, never for the whole series), ``x_mask``
+      ``[L_in, N, F]``,
     * ``y`` ``[L_out, N, F]`` targets in original units, ``y_mask`` ``[L_out, N, F]`` (true
       where the target is observed and scored, see :attr:`Protocol.score_above`),
     * ``x_time`` ``[L_in, 2]`` and ``y_time`` ``[L_out, 2]``: time of day and day of week
@@ -191,8 +192,6 @@ class WindowDataset(Dataset):
         self.starts = starts
         self.scaler = scaler
         self.graph = source.graph
-        inputs = source.signal if scaler is None else scaler.transform(source.signal)
-        self._inputs = torch.where(source.mask, inputs, torch.zeros_like(inputs))
         above = source.protocol.score_above
         self._scored = source.mask if above is None else source.mask & (source.signal > above)
         if source.time_of_day is not None:
@@ -209,6 +208,14 @@ class WindowDataset(Dataset):
         batch = self.gather(torch.tensor([index]))
         return {key: value[0] for key, value in batch.items()}
 
+    def _inputs(self, steps: torch.Tensor) -> torch.Tensor:
+        """The readings at ``steps``, scaled, missing entries 0: computed per batch, so the
+        series is never copied whole (it may be a memory-mapped file)."""
+        values = self.source.signal[steps]
+        if self.scaler is not None:
+            values = self.scaler.transform(values)
+        return torch.where(self.source.mask[steps], values, torch.zeros_like(values))
+
     def target_count(self, indices: torch.Tensor) -> int:
         """Number of scored target entries in the windows at ``indices``."""
         p = self.source.protocol
@@ -222,7 +229,7 @@ class WindowDataset(Dataset):
         x_steps = starts[:, None] + torch.arange(p.input_len)
         y_steps = starts[:, None] + p.input_len + torch.arange(p.output_len)
         return {
-            "x": self._inputs[x_steps],
+            "x": self._inputs(x_steps),
             "x_mask": self.source.mask[x_steps],
             "y": self.source.signal[y_steps],
             "y_mask": self._scored[y_steps],

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,25 @@ def _read_long(
     return values, nodes, stamps, features
 
 
+def _scan(values: np.ndarray, where: Path, chunk: int = 4096) -> None:
+    """Reject infinite readings and readings beyond 32-bit floats, a block of steps at a time
+    (a memory-mapped file is read once, never copied whole)."""
+    for start in range(0, len(values), chunk):
+        block = np.asarray(values[start : start + chunk], dtype=np.float64)
+        if np.isinf(block).any() or np.nanmax(np.abs(block), initial=0) > FLOAT32_MAX:
+            raise InputError(f"{where}: infinite readings, or readings beyond 32-bit floats")
+
+
+def _tensor(values: np.ndarray) -> torch.Tensor:
+    """``values`` as a float32 tensor: the memory-mapped file itself when it already holds
+    contiguous float32, else a converted copy."""
+    if values.dtype == np.float32 and values.flags.c_contiguous:
+        with warnings.catch_warnings():  # read-only map: stgraph never writes to the series
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.from_numpy(values)
+    return torch.as_tensor(np.ascontiguousarray(values, dtype=np.float32))
+
+
 def _read_stamps(root: Path, count: int, settings: dict) -> np.ndarray:
     if (root / "timestamps.npy").exists():
         stamps = np.load(root / "timestamps.npy").astype(np.int64).reshape(-1)
@@ -243,7 +263,7 @@ def load_temporal_folder(path: str | Path) -> TemporalSignal:
     else:
         where = npy_path
         try:
-            values = np.load(npy_path, allow_pickle=False)
+            values = np.load(npy_path, mmap_mode="r", allow_pickle=False)
         except ValueError as err:
             raise InputError(f"{npy_path} is not a numeric .npy array") from err
         if values.ndim == 2:
@@ -252,13 +272,12 @@ def load_temporal_folder(path: str | Path) -> TemporalSignal:
             raise InputError(f"{npy_path}: expected a numeric [T, N] or [T, N, F] array")
         if values.shape[1] != len(order):
             raise InputError(f"{npy_path}: {values.shape[1]} nodes, the graph has {len(order)}")
-        if np.isinf(values).any() or np.nanmax(np.abs(values), initial=0) > FLOAT32_MAX:
-            raise InputError(f"{npy_path}: infinite readings, or readings beyond 32-bit floats")
+        _scan(values, npy_path)
         stamps = _read_stamps(root, values.shape[0], settings)
         features = [f"feature{i}" for i in range(values.shape[2])]
     step = _step_seconds(np.asarray(stamps, dtype=np.int64), str(where))
     protocol = _protocol(settings, step, root / "protocol.json")
-    signal = torch.as_tensor(np.ascontiguousarray(values, dtype=np.float32))
+    signal = _tensor(values)
     mask = torch.isfinite(signal)
     if protocol.null_value is not None:
         mask &= signal != protocol.null_value
@@ -272,7 +291,8 @@ def load_temporal_folder(path: str | Path) -> TemporalSignal:
         mask &= given.expand_as(mask)
     if not mask.any():
         raise InputError(f"{where}: no observed reading")
-    signal = torch.where(mask, signal, torch.zeros_like(signal))
+    if not mask.all():  # missing entries become 0 (a copy only then)
+        signal = torch.where(mask, signal, torch.zeros_like(signal))
     stamps_t = torch.as_tensor(np.asarray(stamps, dtype=np.int64))
     return TemporalSignal(root.name, signal, mask, graph, protocol, stamps_t, features)
 

@@ -141,3 +141,18 @@ def test_bench_on_a_bad_folder_is_one_line_and_writes_nothing(tmp_path):
     assert_one_line_error(
         runner.invoke(app, ["data", "check", str(tmp_path / "none")]), "not found"
     )
+
+
+def test_npy_readings_are_memory_mapped_not_copied(tmp_path):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    np.save(folder / "readings.npy", np.arange(60 * 3, dtype=np.float32).reshape(60, 3) + 1)
+    (folder / "nodes.csv").write_text("id,x,y\na,0,0\nb,1,0\nc,0,1\n")
+    (folder / "protocol.json").write_text(json.dumps({"start": 0, "step_seconds": 3600}))
+    signal = load_temporal_folder(folder)
+    writer = np.load(folder / "readings.npy", mmap_mode="r+")
+    writer[5, 1] = -7.0  # a change to the file shows in the loaded series: it is the file
+    writer.flush()
+    assert signal.signal[5, 1, 0].item() == -7.0
+    windows = signal.windows("train", signal.fit_scaler())
+    assert windows.gather(torch.arange(2))["x"].shape == (2, 12, 3, 1)
