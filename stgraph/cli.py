@@ -377,7 +377,8 @@ def bench(
         str | None,
         typer.Option(
             help="Training stage of a pretrain-then-adapt model (pretrain, pt-tuning, "
-            "linear-probe, finetune, supervised; see --list). Default: the model's full chain."
+            "prompt-tune, tiny-prompt, linear-probe, finetune, supervised; see --list). "
+            "Default: the model's full chain."
         ),
     ] = None,
     init: Annotated[
@@ -400,6 +401,9 @@ def bench(
     unfrozen_layers: Annotated[
         int,
         typer.Option(help="st-link / st-llm: top backbone blocks whose attention trains (U)."),
+    ] = 2,
+    prompt_tokens: Annotated[
+        int, typer.Option(help="promptst: prompts per layer of the prompt-tune stage (P).")
     ] = 2,
     out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
         "runs/bench"
@@ -511,6 +515,8 @@ def bench(
         fail(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
         fail(f"--batch-size must be at least 1, got {batch_size}")
+    if prompt_tokens < 1:
+        fail(f"--prompt-tokens must be at least 1, got {prompt_tokens}")
     from stgraph.engine.device import check_precision
 
     context = init_from_env(device)
@@ -524,7 +530,9 @@ def bench(
         patience=patience,
         resume=resume,
         progress=progress and context.is_main,
-        model_options=ModelOptions(backbone=backbone, unfrozen_layers=unfrozen_layers),
+        model_options=ModelOptions(
+            backbone=backbone, unfrozen_layers=unfrozen_layers, prompt_tokens=prompt_tokens
+        ),
         data_dir=data_dir,
         out=out,
         command=_command_line(),
@@ -587,10 +595,11 @@ FORECAST_FLAGS = (
     "plot",
     "backbone",
     "unfrozen_layers",
+    "prompt_tokens",
 )
 """Options that only forecasting runs read."""
 
-MODEL_FLAGS = ("backbone", "unfrozen_layers")
+MODEL_FLAGS = ("backbone", "unfrozen_layers", "prompt_tokens")
 """Options that only some forecasting models read (their spec's ``reads``)."""
 
 

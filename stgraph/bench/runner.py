@@ -23,6 +23,7 @@ from stgraph.engine.stages import (
     get_stage,
     load_stage_checkpoint,
     save_stage_checkpoint,
+    stage_objective,
 )
 from stgraph.engine.trainer import TrainConfig, Trainer
 from stgraph.errors import InputError
@@ -177,7 +178,7 @@ def run_forecast(
         progress=options.progress,
         precision=options.precision,
         loss=options.loss,
-        objective=stage.objective if stage else "forecast",
+        objective=stage_objective(model, stage) if stage else "forecast",
     )
     trainer = Trainer(model, config, context)
     start = time.perf_counter()

@@ -18,6 +18,7 @@ from stgraph.errors import InputError
 from stgraph.llm.backbone import BackboneWeights, load_backbone
 from stgraph.models.dlinear import DLinear
 from stgraph.models.naive import LastValue, SeasonalNaive
+from stgraph.models.promptst import PromptST
 from stgraph.models.pt_tuning import PTTuning
 from stgraph.models.ridge import RidgeLags
 from stgraph.models.st_link import STLink
@@ -35,10 +36,12 @@ class ModelOptions:
         backbone: folder of the pretrained transformer (``None``: the packaged
             all-MiniLM-L6-v2).
         unfrozen_layers: top backbone blocks whose attention trains.
+        prompt_tokens: prompts per layer of a prompt-tuning stage.
     """
 
     backbone: Path | None = None
     unfrozen_layers: int = 2
+    prompt_tokens: int = 2
 
 
 def seasonal_period(signal: TemporalSignal) -> int:
@@ -94,6 +97,34 @@ def _build_pt_tuning(
         return PTTuning(p.input_len, p.output_len, forecast_path=path)
     except ValueError as err:  # settings that cannot make a model: the user's input
         raise InputError(f"pt-tuning on {signal.name}: {err}") from err
+
+
+def _build_promptst(
+    signal: TemporalSignal, scaler: StandardScaler, stage: str | None, options: ModelOptions
+) -> nn.Module:
+    """PromptST for ``stage``: prompts (one set per attribute) only in the prompt stages;
+    ``tiny-prompt`` has one prompt per layer shared by every node, on the pretrained head."""
+    if stage in ("prompt-tune", "tiny-prompt") and options.prompt_tokens < 1:
+        raise InputError(
+            f"a prompt stage needs at least one prompt token, got {options.prompt_tokens}"
+        )
+    distance = pairwise_distance_matrix(signal.graph)
+    if distance is not None and distance.max() > 0:
+        distance = distance / distance.max()
+    hops = hop_matrix(signal.graph, 4) if signal.graph.num_edges else None
+    prompts = {"prompt-tune": options.prompt_tokens, "tiny-prompt": 1}.get(stage, 0)
+    p = signal.protocol
+    return PromptST(
+        signal.num_nodes,
+        p.input_len,
+        p.output_len,
+        num_attributes=signal.num_features,
+        distance=distance,
+        hops=hops,
+        prompt_tokens=prompts,
+        prompt_scope="shared" if stage == "tiny-prompt" else "node",
+        fresh_head=stage != "tiny-prompt",
+    )
 
 
 @lru_cache(maxsize=2)
@@ -259,6 +290,15 @@ MODELS: dict[str, ModelSpec] = {
                 ("st-link-random-init", "ST-LINK on a randomly initialised backbone"),
                 ("st-link-full-tune", "ST-LINK with every weight trained (no PFA)"),
             )
+        ),
+        ModelSpec(
+            "promptst",
+            "forecasting",
+            "PromptST: one ST transformer for all attributes, per-attribute prompts (CIKM 2023)",
+            _build_promptst,
+            stages=("pretrain", "prompt-tune", "tiny-prompt", "finetune", "supervised"),
+            default_stages=("pretrain", "prompt-tune"),
+            reads=("prompt_tokens",),
         ),
         ModelSpec(
             "topt",

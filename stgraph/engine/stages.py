@@ -11,10 +11,15 @@ stage           objective        trains                 starts from
 ``pretrain``    reconstruct      everything             fresh weights
 ``pt-tuning``   forecast         prompts (``*prompt``)  ``--init`` (required)
 ``prompt-tune`` forecast         prompts and head       ``--init`` (required)
+``tiny-prompt`` forecast         prompts and head       ``--init`` (required)
 ``linear-probe`` forecast        the head (``head.*``)  ``--init`` (required)
 ``finetune``    forecast         everything             ``--init`` (required)
 ``supervised``  forecast         everything             fresh weights
 =============== ================ ====================== ==========================
+
+A model whose pretraining is not self-supervised names its own objective for a stage in a
+``stage_objectives`` dict (PromptST pretrains by forecasting every attribute), read through
+:func:`stage_objective`; ``tiny-prompt`` is ``prompt-tune`` with the model's smallest prompts.
 
 A checkpoint (:func:`save_stage_checkpoint`) records the model's name, the configuration that
 fixes its weight shapes (``model.config()``) and its weights. :func:`load_stage_checkpoint`
@@ -53,6 +58,7 @@ STAGES = {
         Stage("pretrain", "reconstruct", False, None),
         Stage("pt-tuning", "forecast", True, ("*prompt",)),
         Stage("prompt-tune", "forecast", True, ("*prompt*", "head.*")),
+        Stage("tiny-prompt", "forecast", True, ("*prompt*", "head.*")),
         Stage("linear-probe", "forecast", True, ("head.*",)),
         Stage("finetune", "forecast", True, None),
         Stage("supervised", "forecast", False, None),
@@ -66,6 +72,12 @@ def get_stage(name: str, supported: tuple[str, ...], model_name: str) -> Stage:
         choices = ", ".join(supported) if supported else "none (it trains in one stage)"
         raise InputError(f"model '{model_name}' has no stage '{name}'; its stages: {choices}")
     return STAGES[name]
+
+
+def stage_objective(model: nn.Module, stage: Stage) -> str:
+    """The objective ``model`` trains ``stage`` with: its own ``stage_objectives`` entry, else
+    the stage's."""
+    return getattr(model, "stage_objectives", {}).get(stage.name, stage.objective)
 
 
 def save_stage_checkpoint(path: Path, model_name: str, model: nn.Module) -> None:

@@ -172,10 +172,16 @@ class SpatialBiasAttention(MessagePassing):
             distance: ``[N, N]`` distances, ``distance[i, j]`` from target ``i`` to source ``j``.
             hops: ``[N, N]`` hop counts (negative = unreachable).
             attn_mask: optional ``[N, N]`` bool, true where ``i`` may attend to ``j``.
+
+        ``x`` may hold more tokens than the graph has nodes: tokens past the first ``N`` (e.g.
+        prompt tokens) attend and are attended to without bias.
         """
         q, k, v = (t.movedim(-2, -3) for t in self._project(x))  # [..., H, N, d]
         bias = self._bias(distance, hops)
         mask = None if bias is None else bias.permute(2, 0, 1)  # [H, N, N]
+        extra = x.size(-2) - (mask.size(-1) if mask is not None else x.size(-2))
+        if extra > 0:
+            mask = F.pad(mask, (0, extra, 0, extra))
         if attn_mask is not None:
             blocked = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device)
             blocked = blocked.masked_fill(~attn_mask, float("-inf"))

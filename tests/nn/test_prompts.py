@@ -76,3 +76,19 @@ def test_prompt_alignment_shapes_attention_and_residual():
     out.sum().backward()
     assert align.residual.weight.grad is not None and torch.equal(prompts, frozen)
     assert str(align) == "PromptAlignment(12 -> 20, heads=4)"
+
+
+@pytest.mark.parametrize("num_nodes", [None, 3])
+def test_grouped_prompts_give_each_row_its_groups_set(num_nodes):
+    prompts = DeepPromptTokens(2, 2, 4, num_nodes=num_nodes, num_groups=5)
+    x = torch.randn(3, 3, 6, 4)
+    group = torch.tensor([4, 0, 4])
+    inserted = prompts.insert(x, 1, group)
+    assert inserted.shape == (3, 3, 8, 4)
+    expected = prompts.prompts[4, 1] if num_nodes is None else prompts.prompts[4, 1, :, 2]
+    node = 2
+    torch.testing.assert_close(inserted[0, node, 6:], expected)
+    torch.testing.assert_close(inserted[2, :, 6:], inserted[0, :, 6:])
+    assert not torch.equal(inserted[1, :, 6:], inserted[0, :, 6:])
+    with pytest.raises(ValueError, match="group index"):
+        prompts.insert(x, 0)
