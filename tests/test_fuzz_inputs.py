@@ -92,6 +92,22 @@ def _folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="stgraph-fuzz-"))
 
 
+def _assert_input_error_only(folder: Path, load, corruptions) -> None:
+    """``load()`` succeeds or raises a one-line InputError, and leaves ``folder`` as it was."""
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    crashed = False
+    try:
+        load()
+    except InputError as err:
+        assert "\n" not in str(err)
+    except Exception:  # noqa: BLE001 - any other exception is the failure counted here
+        crashed = True
+    partial = sorted(p.relative_to(folder) for p in folder.rglob("*")) != before
+    _record(crashed, partial)
+    assert not crashed, corruptions
+    assert not partial
+
+
 def _record(traceback: bool, partial: bool) -> None:
     FUZZ_COUNTS["inputs"] += 1
     FUZZ_COUNTS["tracebacks"] += traceback
@@ -212,18 +228,7 @@ def test_corrupted_city_folders_are_input_errors(corruptions):
     shutil.copytree(template_city(), folder)
     for kind, salt in corruptions:
         corrupt_city(folder, kind, salt)
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    crashed = False
-    try:
-        region_tensors(load_city(folder))
-    except InputError as err:
-        assert "\n" not in str(err)
-    except Exception:  # noqa: BLE001 - any other exception is the failure counted here
-        crashed = True
-    partial = sorted(p.relative_to(folder) for p in folder.rglob("*")) != before
-    _record(crashed, partial)
-    assert not crashed, corruptions
-    assert not partial
+    _assert_input_error_only(folder, lambda: region_tensors(load_city(folder)), corruptions)
 
 
 TEMPORAL_CORRUPTIONS = [
@@ -323,15 +328,4 @@ def test_corrupted_temporal_folders_are_input_errors(corruptions):
     if header:
         lines = [",".join(header), *(",".join(row) for row in rows)]
         (folder / "readings.csv").write_text("\n".join(lines) + "\n")
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    crashed = False
-    try:
-        load_forecast_data(str(folder), None)
-    except InputError as err:
-        assert "\n" not in str(err)
-    except Exception:  # noqa: BLE001 - any other exception is the failure counted here
-        crashed = True
-    partial = sorted(p.relative_to(folder) for p in folder.rglob("*")) != before
-    _record(crashed, partial)
-    assert not crashed, corruptions
-    assert not partial
+    _assert_input_error_only(folder, lambda: load_forecast_data(str(folder), None), corruptions)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from torch import nn
+from torch import Tensor, nn
 
 from stgraph.data.registry import DATASETS, DatasetSpec
 from stgraph.data.scaler import StandardScaler
@@ -73,11 +73,18 @@ def _build_stid(signal: TemporalSignal, *_) -> nn.Module:
     return STID(signal.num_nodes, steps_per_day=signal.protocol.steps_per_day or 1, **_dims(signal))
 
 
-def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
+def _spatial_priors(signal: TemporalSignal) -> tuple[Tensor | None, Tensor | None]:
+    """Dense distances scaled to ``[0, 1]`` and hop counts up to 4 of the signal's graph
+    (``None`` where it has no coordinates or no edges), for the dense spatial biases."""
     distance = pairwise_distance_matrix(signal.graph)
     if distance is not None and distance.max() > 0:
         distance = distance / distance.max()
     hops = hop_matrix(signal.graph, 4) if signal.graph.num_edges else None
+    return distance, hops
+
+
+def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
+    distance, hops = _spatial_priors(signal)
     return STTransformer(
         signal.num_nodes,
         steps_per_day=signal.protocol.steps_per_day or 1,
@@ -108,10 +115,7 @@ def _build_promptst(
         raise InputError(
             f"a prompt stage needs at least one prompt token, got {options.prompt_tokens}"
         )
-    distance = pairwise_distance_matrix(signal.graph)
-    if distance is not None and distance.max() > 0:
-        distance = distance / distance.max()
-    hops = hop_matrix(signal.graph, 4) if signal.graph.num_edges else None
+    distance, hops = _spatial_priors(signal)
     prompts = {"prompt-tune": options.prompt_tokens, "tiny-prompt": 1}.get(stage, 0)
     p = signal.protocol
     return PromptST(
