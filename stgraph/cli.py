@@ -469,6 +469,7 @@ def bench(
     from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import (
         RunOptions,
+        git_commit,
         load_forecast_data,
         run_forecast,
         stage_checkpoint,
@@ -478,6 +479,7 @@ def bench(
     from stgraph.data.registry import dataset_label, get_spec
     from stgraph.engine.distributed import init_from_env, shutdown
 
+    git_commit()  # the code this run imported, named in every row
     regions = city is not None or (model == "topt" and dataset is not None)
     if regions:
         _reject_flags(ctx, FORECAST_FLAGS, "forecasting runs (--dataset)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import platform
 import subprocess
 import time
@@ -49,21 +50,27 @@ class RunOptions:
     command: str = ""
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(stgraph.__file__).parent,
+        timeout=5,
+    ).stdout.strip()
+
+
+@functools.cache
 def git_commit() -> str:
-    """The commit of the stgraph checkout, or ``"unknown"`` outside a git checkout."""
+    """The commit of the stgraph checkout when this process first asked (so every row of a
+    run names the code the run imported, even if the checkout moves meanwhile), with
+    ``-dirty`` when tracked files differ from it; ``"unknown"`` outside a git checkout."""
     try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],
-                capture_output=True,
-                text=True,
-                cwd=Path(stgraph.__file__).parent,
-                timeout=5,
-            ).stdout.strip()
-            or "unknown"
-        )
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
 
 
 def load_forecast_data(
