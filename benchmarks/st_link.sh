@@ -15,7 +15,8 @@
 # epochs with patience 3 under bf16 autocast (loss and metrics in fp32): about a minute an
 # epoch here, against 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
-# Writes benchmarks/results/st-link-<piece>/results.{md,csv,json}.
+# Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations: one folder
+# per row under st-link-los-loop-ablations/).
 set -euo pipefail
 export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
 piece=$1; shift
@@ -31,10 +32,11 @@ run() {  # run OUT_NAME DATASET MODELS OPTIONS...
 case $piece in
   los-loop-baselines) run "$piece" los-loop "$baselines" --epochs 20 --patience 5 ;;
   los-loop-main) run "$piece" los-loop st-link,st-llm "${backbone[@]}" ;;
-  los-loop-ablations)
-    run "$piece" los-loop \
-      st-link-no-se,st-link-no-mrffn,st-link-node-index,st-link-random-init,st-link-full-tune \
-      "${backbone[@]}" ;;
+  los-loop-ablations)  # one call (and table) per row, so that each finishes on its own
+    for model in st-link-no-mrffn st-link-no-se st-link-node-index st-link-random-init \
+        st-link-full-tune; do
+      run "$piece/$model" los-loop "$model" "${backbone[@]}"
+    done ;;
   *)
     protocol=(); [[ $piece == nyc-flows-* ]] && protocol=(--protocol st-llm)
     run "$piece-baselines" "$piece" "$baselines" --epochs 20 --patience 5 "${protocol[@]}"

@@ -208,6 +208,7 @@ class STLink(nn.Module):
             time.expand(-1, n, self.num_patches, -1),
         )
         h = self.fuse(torch.cat(parts, dim=-1)).reshape(b, n * self.num_patches, -1)
+        h = h.float()  # the residual stream stays fp32 under autocast, in every variant
         return h + self.position if self.position is not None else h
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:

@@ -157,7 +157,8 @@ class MemoryRetrievalFFN(nn.Module):
         for e, expert in enumerate(self.experts):
             token, slot = (experts == e).nonzero(as_tuple=True)
             if token.numel():
-                out.index_add_(0, token, top[token, slot].unsqueeze(-1) * expert(hidden[token]))
+                weighted = top[token, slot].unsqueeze(-1) * expert(hidden[token])
+                out.index_add_(0, token, weighted.to(out.dtype))  # autocast may lower it
         loss = load_balancing_loss(probs, experts, self.num_experts)
         return out.view_as(x), loss
 

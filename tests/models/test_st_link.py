@@ -148,3 +148,20 @@ def test_patch_tokens_and_bad_settings(tiny_gpt2):
     assert model.token_time.tolist()[:4] == [0, 1, 2, 0]
     with pytest.raises(ValueError, match="backbone's depth"):
         tiny_st_link(tiny_gpt2, unfrozen_layers=4)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"position_encoding": "absolute"}, {"pretrained": False, "memory": False}]
+)
+def test_a_bf16_autocast_step_keeps_an_fp32_residual_stream(tiny_gpt2, options):
+    model, signal = tiny_st_link(tiny_gpt2, **options)
+    batch = signal.windows("train", signal.fit_scaler()).gather(torch.arange(4))
+    streams = []
+    model.backbone.blocks[0].register_forward_pre_hook(lambda m, a: streams.append(a[0].dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(batch)
+    loss = out.float().abs().mean()
+    if model.auxiliary_loss is not None:
+        loss = loss + model.auxiliary_loss.float()
+    loss.backward()
+    assert streams == [torch.float32]
