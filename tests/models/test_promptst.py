@@ -55,15 +55,15 @@ def test_one_model_serves_an_attribute_it_never_saw():
     model = PromptST(6, 12, 12)  # pretrained backbone: no prompts, attributes unseen
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     batch = multi_attribute_batch(attributes=2)
-    for _ in range(100):
+    for _ in range(40):
         loss = (model(batch) - batch["y"]).abs().mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     new = multi_attribute_batch(attributes=4)  # two attributes it was never trained on
     assert model.eval()(new).shape == (8, 12, 6, 4)
-    first = loss.item()
-    assert first < (batch["y"] - batch["y"].mean()).abs().mean().item()  # it learned something
+    # it learned something: below the error of predicting the mean
+    assert loss.item() < (batch["y"] - batch["y"].mean()).abs().mean().item()
 
 
 def test_bias_reaches_only_graph_nodes_and_no_graph_ablation_has_none():
