@@ -135,10 +135,14 @@ def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[St
     return plan
 
 
+def checkpoint_folder(out: Path, model_name: str, dataset: str, seed: int) -> Path:
+    """The folder of one model x dataset x seed's checkpoints under ``out``."""
+    return out / "checkpoints" / f"{model_name}-{dataset_label(dataset)}-seed{seed}"
+
+
 def stage_checkpoint(out: Path, model_name: str, dataset: str, seed: int, stage: str) -> Path:
     """Where a stage's weights are written, for the next stage to start from."""
-    folder = f"{model_name}-{dataset_label(dataset)}-seed{seed}"
-    return out / "checkpoints" / folder / f"{stage}.pt"
+    return checkpoint_folder(out, model_name, dataset, seed) / f"{stage}.pt"
 
 
 def run_forecast(
@@ -169,7 +173,7 @@ def run_forecast(
         load_stage_checkpoint(init, model_name, model)
     params = apply_stage(model, stage.name) if stage else apply_model_freezing(model)
     folder = (
-        options.out / "checkpoints" / f"{model_name}-{dataset_label(dataset)}-seed{seed}"
+        checkpoint_folder(options.out, model_name, dataset, seed)
         if options.out is not None
         else None
     )

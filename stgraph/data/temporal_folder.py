@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch_geometric.data import Data
+from torch_geometric.utils import degree
 
 from stgraph.data.graph_building import knn_graph
 from stgraph.data.io import load_graph
@@ -305,11 +306,8 @@ def check_report(signal: TemporalSignal) -> list[tuple[str, str]]:
     missing = 1 - signal.mask.float().mean().item()
     per_node = 1 - signal.mask.float().mean(dim=(0, 2))
     graph = signal.graph
-    degree = torch.zeros(signal.num_nodes, dtype=torch.long)
-    degree.index_add_(
-        0, graph.edge_index.reshape(-1), torch.ones(graph.edge_index.numel(), dtype=torch.long)
-    )
-    isolated = int((degree == 0).sum())
+    touched = degree(graph.edge_index.reshape(-1), signal.num_nodes)
+    isolated = int((touched == 0).sum())
     when = [dt.datetime.fromtimestamp(int(s), dt.timezone.utc).isoformat() for s in stamps[[0, -1]]]
     windows = [len(signal.window_starts(part)) for part in ("train", "val", "test")]
     return [
