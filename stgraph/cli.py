@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,10 @@ from rich.table import Table
 from stgraph import __version__
 from stgraph.data.protocol import Protocol
 from stgraph.errors import InputError
+
+if TYPE_CHECKING:
+    from stgraph.bench.runner import AttributePlan
+    from stgraph.data.temporal import TemporalSignal
 
 app = typer.Typer(
     help="Graph learning on PyTorch Geometric for spatio-temporal and urban data.",
@@ -405,6 +409,20 @@ def bench(
     prompt_tokens: Annotated[
         int, typer.Option(help="promptst: prompts per layer of the prompt-tune stage (P).")
     ] = 2,
+    holdout_attributes: Annotated[
+        str | None,
+        typer.Option(
+            help="Multi-attribute data: attributes (names or 0-based indices, comma separated) "
+            "kept out of pretraining; every later stage trains on them alone."
+        ),
+    ] = None,
+    per_attribute: Annotated[
+        bool,
+        typer.Option(
+            help="Multi-attribute data: every stage after pretraining trains one model per "
+            "attribute (merged into one row)."
+        ),
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder for results and checkpoints.")] = Path(
         "runs/bench"
     ),
@@ -471,6 +489,8 @@ def bench(
         RunOptions,
         git_commit,
         load_forecast_data,
+        merge_attribute_rows,
+        part_slug,
         run_forecast,
         stage_checkpoint,
         stage_plan,
@@ -510,6 +530,8 @@ def bench(
     for name in model_names:
         check_pair(get_model(name), get_spec(dataset))
         plans[name] = stage_plan(get_model(name), stage, init)
+    if per_attribute and any(_splits_early(plan) for plan in plans.values()):
+        fail("--per-attribute splits only the last stage of a chain; choose one with --stage")
     for flag in MODEL_FLAGS:
         if _given(ctx, flag) and not any(flag in get_model(n).reads for n in model_names):
             fail(f"--{flag.replace('_', '-')} applies to none of the chosen models")
@@ -540,6 +562,7 @@ def bench(
         command=_command_line(),
     )
     signal = load_forecast_data(dataset, data_dir, history, horizon, protocol)
+    attributes = _attribute_plan(signal, holdout_attributes, per_attribute)
     rows = []
     with output_folder(out, create=context.is_main):
         try:
@@ -547,19 +570,29 @@ def bench(
                 for seed in seed_list:
                     start_from = init
                     for step in plans[name]:
-                        row, trainer, test = run_forecast(
-                            name, dataset, seed, options, context, signal, step, start_from
-                        )
-                        rows.append(row)
-                        if step is not None:
-                            start_from = stage_checkpoint(out, name, dataset, seed, step.name)
-                        if plot and context.is_main:
-                            from stgraph.bench.plots import plot_forecasts
+                        runs = []
+                        for part_signal, part in attributes.parts(signal, step):
+                            row, trainer, test = run_forecast(
+                                name, dataset, seed, options, context, part_signal, step,
+                                start_from, part,
+                            )  # fmt: skip
+                            runs.append(row)
+                            if plot and context.is_main:
+                                from stgraph.bench.plots import plot_forecasts
 
-                            suffix = f"-{step.name}" if step else ""
-                            label = dataset_label(dataset)
-                            png = out / f"forecast-{name}{suffix}-{label}-seed{seed}.png"
-                            plot_forecasts(trainer, test, png)
+                                suffix = f"-{step.name}" if step else ""
+                                label = dataset_label(dataset) + part_slug(part)
+                                png = out / f"forecast-{name}{suffix}-{label}-seed{seed}.png"
+                                plot_forecasts(trainer, test, png)
+                        if attributes.splits(step):
+                            merged = attributes.merged_part(signal, step)
+                            rows.append(
+                                merge_attribute_rows(runs, signal.protocol, dataset, merged)
+                            )
+                        else:
+                            rows.extend(runs)
+                        if step is not None and not attributes.splits(step):
+                            start_from = stage_checkpoint(out, name, dataset, seed, step.name, part)
         finally:
             shutdown(context)
         if not context.is_main:
@@ -570,6 +603,31 @@ def bench(
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
     print_table(_results_table(summarise(rows)))
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
+def _splits_early(plan: list) -> bool:
+    """Whether a stage other than ``pretrain`` comes before the last of ``plan`` (its
+    per-attribute models would have to seed the next stage)."""
+    return any(step is not None and step.name != "pretrain" for step in plan[:-1])
+
+
+def _attribute_plan(
+    signal: TemporalSignal, holdout: str | None, per_attribute: bool
+) -> AttributePlan:
+    """The :class:`~stgraph.bench.runner.AttributePlan` of ``--holdout-attributes`` and
+    ``--per-attribute`` for ``signal``."""
+    from stgraph.bench.runner import AttributePlan
+
+    if (holdout is not None or per_attribute) and signal.num_features < 2:
+        fail(f"'{signal.name}' has one attribute: nothing to hold out or split")
+    held = []
+    if holdout is not None:
+        held = signal.feature_index([a.strip() for a in holdout.split(",") if a.strip()])
+        if not held:
+            fail("--holdout-attributes names no attribute")
+        if len(held) == signal.num_features:
+            fail("--holdout-attributes leaves no attribute to pretrain on")
+    return AttributePlan(tuple(held), per_attribute)
 
 
 REGION_FLAGS = (
@@ -598,6 +656,8 @@ FORECAST_FLAGS = (
     "backbone",
     "unfrozen_layers",
     "prompt_tokens",
+    "holdout_attributes",
+    "per_attribute",
 )
 """Options that only forecasting runs read."""
 

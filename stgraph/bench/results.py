@@ -99,23 +99,24 @@ def summarise(rows: list[dict]) -> list[dict]:
         groups[(row["model"], row["dataset"])].append(row)
     summary = []
     for (model, dataset), group in groups.items():
-        metrics = {}
-        for key in group[0]["metrics"]:
-            values = [r["metrics"][key] for r in group]
-            metrics[key] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        entry = {}
+        if "attribute_metrics" in group[0]:
+            entry["attribute_metrics"] = {
+                name: _spread([r["attribute_metrics"][name] for r in group])
+                for name in group[0]["attribute_metrics"]
             }
         summary.append(
-            {
+            entry
+            | {
                 "model": model,
                 "dataset": dataset,
                 "task": group[0]["task"],
                 "protocol": group[0]["protocol"],
                 "seeds": [r["seed"] for r in group],
-                "metrics": metrics,
+                "metrics": _spread([r["metrics"] for r in group]),
                 "trainable_parameters": group[0]["trainable_parameters"],
                 "total_parameters": group[0]["total_parameters"],
+                "trainable_share": group[0]["trainable_share"],
                 "seconds_per_epoch": statistics.fmean(r["seconds_per_epoch"] for r in group),
                 "train_samples_per_second": statistics.fmean(
                     r["train_samples_per_second"] for r in group
@@ -124,6 +125,17 @@ def summarise(rows: list[dict]) -> list[dict]:
             }
         )
     return summary
+
+
+def _spread(metrics: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (ddof = 1) of each metric over seeds."""
+    return {
+        key: {
+            "mean": statistics.fmean(m[key] for m in metrics),
+            "std": statistics.stdev(m[key] for m in metrics) if len(metrics) > 1 else 0.0,
+        }
+        for key in metrics[0]
+    }
 
 
 def format_value(stat: dict, seeds: int, digits: int = 4, sep: str = " ± ") -> str:
@@ -168,7 +180,7 @@ def markdown(summary: list[dict], command: str) -> str:
         "",
         "| model | dataset | seeds | step | "
         + " | ".join(names)
-        + " | trainable / total params | s / epoch | train samples / s |",
+        + " | trainable / total params (share) | s / epoch | train samples / s |",
         "|---|---|---:|---|" + "---:|" * len(names) + "---:|---:|---:|",
     ]
     for s in summary:
@@ -177,14 +189,47 @@ def markdown(summary: list[dict], command: str) -> str:
             suffix = "" if step == "avg" else f"@{step}"
             values = " | ".join(format_value(s["metrics"][n + suffix], seeds) for n in names)
             costs = (
-                f"{s['trainable_parameters']:,} / {s['total_parameters']:,} | "
+                f"{s['trainable_parameters']:,} / {s['total_parameters']:,} "
+                f"({100 * s['trainable_share']:.2f} %) | "
                 f"{s['seconds_per_epoch']:.2f} | {s['train_samples_per_second']:.0f}"
                 if index == 0
                 else " | | "
             )
             head = f"{s['model']} | {s['dataset']} | {seeds}" if index == 0 else " | | "
             lines.append(f"| {head} | {step} | {values} | {costs} |")
+    lines += attribute_tables(summary, names)
     return "\n".join(lines) + "\n"
+
+
+def attribute_tables(summary: list[dict], names: list[str]) -> list[str]:
+    """Markdown lines: per metric, one row per attribute and one column per result entry
+    that scores attributes on their own (the averages over all steps; mean ± std)."""
+    entries = [s for s in summary if "attribute_metrics" in s]
+    if not entries:
+        return []
+    attributes = list(dict.fromkeys(a for s in entries for a in s["attribute_metrics"]))
+    lines = []
+    for name in names:
+        lines += [
+            "",
+            f"Per attribute, {name} over all predicted steps (columns: model, dataset):",
+            "",
+            "| attribute | " + " | ".join(f"{s['model']}, {s['dataset']}" for s in entries) + " |",
+            "|---|" + "---:|" * len(entries),
+        ]
+        for attribute in attributes:
+            cells = [
+                format_value(s["attribute_metrics"][attribute][name], len(s["seeds"]), 3)
+                if attribute in s["attribute_metrics"]
+                else ""
+                for s in entries
+            ]
+            lines.append(f"| {attribute} | " + " | ".join(cells) + " |")
+    return lines
+
+
+NESTED_FIELDS = ("metrics", "attribute_metrics", "test_sums", "attributes")
+"""Row fields that stay out of the CSV (the JSON holds them); metrics are flattened instead."""
 
 
 def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
@@ -193,11 +238,11 @@ def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
     _write_text(out / "results.json", json.dumps({"rows": rows, "summary": summary}, indent=2))
     buffer = io.StringIO()
     metric_keys = metric_columns(summary)
-    fields = [k for k in rows[0] if k != "metrics"] + metric_keys
-    writer = csv.DictWriter(buffer, fieldnames=fields)
+    plain = list(dict.fromkeys(k for row in rows for k in row if k not in NESTED_FIELDS))
+    writer = csv.DictWriter(buffer, fieldnames=plain + metric_keys)
     writer.writeheader()
     for row in rows:
-        flat = {k: v for k, v in row.items() if k != "metrics"}
+        flat = {k: v for k, v in row.items() if k not in NESTED_FIELDS}
         flat.update({k: row["metrics"].get(k, "") for k in metric_keys})
         writer.writerow(flat)
     _write_text(out / "results.csv", buffer.getvalue())

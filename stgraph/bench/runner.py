@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import platform
+import statistics
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,11 +16,13 @@ import torch
 
 import stgraph
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
+from stgraph.data.protocol import Protocol
 from stgraph.data.recipes import load_recipe
 from stgraph.data.registry import dataset_label, get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
 from stgraph.engine.distributed import Context
 from stgraph.engine.freezing import apply_model_freezing, apply_stage
+from stgraph.engine.metrics import ForecastMetrics
 from stgraph.engine.stages import (
     Stage,
     get_stage,
@@ -135,14 +139,72 @@ def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[St
     return plan
 
 
-def checkpoint_folder(out: Path, model_name: str, dataset: str, seed: int) -> Path:
-    """The folder of one model x dataset x seed's checkpoints under ``out``."""
-    return out / "checkpoints" / f"{model_name}-{dataset_label(dataset)}-seed{seed}"
+@dataclass(frozen=True)
+class AttributePlan:
+    """Which attributes (features) of a multi-attribute dataset each stage trains on.
+
+    Attributes:
+        held_out: positions of the attributes kept out of pretraining: ``pretrain`` trains on
+            the others, every other stage (and a model without stages) on these.
+        per_attribute: every stage but ``pretrain`` trains one model per attribute, on that
+            attribute alone; their test sums are merged into one row.
+    """
+
+    held_out: tuple[int, ...] = ()
+    per_attribute: bool = False
+
+    def subset(self, signal: TemporalSignal, stage: Stage | None) -> tuple[TemporalSignal, str]:
+        """The attributes ``stage`` trains on, and the name of that subset (``""``: all)."""
+        everything = list(range(signal.num_features))
+        if not self.held_out:
+            return signal, ""
+        if stage is not None and stage.name == "pretrain":
+            keep = [i for i in everything if i not in self.held_out]
+            return signal.select_features(keep), f"{len(keep)} of {len(everything)} attributes"
+        held = list(self.held_out)
+        return signal.select_features(held), f"{len(held)} held-out attributes"
+
+    def splits(self, stage: Stage | None) -> bool:
+        """Whether ``stage`` trains one model per attribute."""
+        return self.per_attribute and not (stage is not None and stage.name == "pretrain")
+
+    def parts(
+        self, signal: TemporalSignal, stage: Stage | None
+    ) -> list[tuple[TemporalSignal, str]]:
+        """The ``(signal, part)`` runs of ``stage``: ``part`` names the attribute subset in the
+        row's dataset label and checkpoint folder (``""`` for every attribute together)."""
+        chosen, part = self.subset(signal, stage)
+        if not self.splits(stage):
+            return [(chosen, part)]
+        prefix = f"{part}, " if part else ""
+        return [
+            (chosen.select_features([i]), f"{prefix}{name}")
+            for i, name in enumerate(chosen.feature_names)
+        ]
+
+    def merged_part(self, signal: TemporalSignal, stage: Stage | None) -> str:
+        """The part named by the one row that merges ``stage``'s per-attribute runs."""
+        part = self.subset(signal, stage)[1]
+        return f"{part}, one model per attribute" if part else "one model per attribute"
 
 
-def stage_checkpoint(out: Path, model_name: str, dataset: str, seed: int, stage: str) -> Path:
+def part_slug(part: str) -> str:
+    """``part`` as a file-name suffix (``""`` for every attribute)."""
+    return "-" + "".join(c if c.isalnum() else "-" for c in part) if part else ""
+
+
+def checkpoint_folder(out: Path, model_name: str, dataset: str, seed: int, part: str = "") -> Path:
+    """The folder of one model x dataset (x attribute subset ``part``) x seed's checkpoints
+    under ``out``."""
+    name = f"{model_name}-{dataset_label(dataset)}{part_slug(part)}-seed{seed}"
+    return out / "checkpoints" / name
+
+
+def stage_checkpoint(
+    out: Path, model_name: str, dataset: str, seed: int, stage: str, part: str = ""
+) -> Path:
     """Where a stage's weights are written, for the next stage to start from."""
-    return checkpoint_folder(out, model_name, dataset, seed) / f"{stage}.pt"
+    return checkpoint_folder(out, model_name, dataset, seed, part) / f"{stage}.pt"
 
 
 def run_forecast(
@@ -154,12 +216,14 @@ def run_forecast(
     signal: TemporalSignal | None = None,
     stage: Stage | None = None,
     init: Path | None = None,
+    part: str = "",
 ) -> tuple[dict, Trainer, WindowDataset]:
     """Train (where the model learns), select on validation, score the test windows once.
 
     With a ``stage``, the model is built for it, filled from the stage checkpoint ``init``
     when given, frozen as the stage says, and its weights are written to
-    ``out/checkpoints/<model>-<dataset>-seed<k>/<stage>.pt`` for the next stage.
+    ``out/checkpoints/<model>-<dataset>-seed<k>/<stage>.pt`` for the next stage. ``part``
+    names the attribute subset ``signal`` holds (see :class:`AttributePlan`).
     """
     spec: ModelSpec = get_model(model_name)
     check_pair(spec, get_spec(dataset))
@@ -173,7 +237,7 @@ def run_forecast(
         load_stage_checkpoint(init, model_name, model)
     params = apply_stage(model, stage.name) if stage else apply_model_freezing(model)
     folder = (
-        checkpoint_folder(options.out, model_name, dataset, seed)
+        checkpoint_folder(options.out, model_name, dataset, seed, part)
         if options.out is not None
         else None
     )
@@ -194,17 +258,19 @@ def run_forecast(
     trainer = Trainer(model, config, context)
     start = time.perf_counter()
     if hasattr(model, "fit_closed_form"):  # fitted directly, never by gradient steps
-        model.fit_closed_form(train, lambda: trainer.evaluate(val).compute(("MAE",))["MAE"])
+        model.fit_closed_form(train, lambda: trainer.validation_score(val))
         state = trainer.state
     else:
         state = trainer.fit(train, val)
     wall = time.perf_counter() - start
     if stage is not None and options.out is not None and trainer.context.is_main:
         save_stage_checkpoint(
-            stage_checkpoint(options.out, model_name, dataset, seed, stage.name), model_name, model
+            stage_checkpoint(options.out, model_name, dataset, seed, stage.name, part),
+            model_name,
+            model,
         )
     tick = time.perf_counter()
-    metrics = trainer.evaluate(test).compute(protocol.metrics, protocol.horizons)
+    scored = trainer.evaluate(test)
     eval_seconds = time.perf_counter() - tick
     epochs = state.history
     train_seconds = sum(r.seconds for r in epochs)
@@ -212,14 +278,14 @@ def run_forecast(
         "model": model_name if stage is None else f"{model_name} [{stage.name}]",
         "stage": stage.name if stage else None,
         "init": None if init is None else str(init),
-        "dataset": dataset_label(dataset),
+        "dataset": dataset_label(dataset) + (f" [{part}]" if part else ""),
         "task": "forecasting",
         "protocol": protocol.describe(),
         "horizon_note": "metrics at steps "
         + ", ".join(f"@{h}" for h in protocol.horizons)
         + f" and the average over all {protocol.output_len} steps",
         "seed": seed,
-        "metrics": metrics,
+        **score_fields(scored, protocol, signal.feature_names),
         "trainable_parameters": params.trainable,
         "total_parameters": params.total,
         "trainable_share": params.ratio,
@@ -244,3 +310,45 @@ def run_forecast(
         "command": options.command,
     }
     return row, trainer, test
+
+
+def score_fields(scored: ForecastMetrics, protocol: Protocol, attributes: list[str]) -> dict:
+    """A row's ``metrics`` (under ``protocol``), its ``attributes``, their own metrics where
+    the protocol averages over attributes, and the raw test sums (to merge rows by)."""
+    fields = {
+        "attributes": attributes,
+        "metrics": scored.compute(protocol.metrics, protocol.horizons, protocol.attribute_mean),
+        "test_sums": scored.sums.tolist(),
+    }
+    if protocol.attribute_mean:
+        per_attribute = scored.compute_per_feature(protocol.metrics, protocol.horizons)
+        fields["attribute_metrics"] = dict(zip(attributes, per_attribute, strict=True))
+    return fields
+
+
+def merge_attribute_rows(rows: list[dict], protocol: Protocol, dataset: str, part: str) -> dict:
+    """One row from the per-attribute runs ``rows`` of a model, stage and seed: metrics from
+    their test sums put side by side, costs summed or averaged, parameters per attribute."""
+    first = rows[0]
+    sums = torch.cat([torch.tensor(r["test_sums"], dtype=torch.float64) for r in rows], dim=2)
+    scored = ForecastMetrics(protocol.output_len, protocol.mape_threshold, sums.size(2))
+    scored.sums = sums
+    attributes = [a for r in rows for a in r["attributes"]]
+    merged = dict(first)
+    merged.update(score_fields(scored, protocol, attributes))
+    merged.update(
+        {
+            "dataset": f"{dataset_label(dataset)} [{part}]",
+            "attribute_models": len(rows),
+            "epochs_run": statistics.fmean(r["epochs_run"] for r in rows),
+            "best_epoch": statistics.fmean(r["best_epoch"] for r in rows),
+            "seconds_per_epoch": statistics.fmean(r["seconds_per_epoch"] for r in rows),
+            "train_samples_per_second": statistics.fmean(
+                r["train_samples_per_second"] for r in rows
+            ),
+            "loop_overhead_share": statistics.fmean(r["loop_overhead_share"] for r in rows),
+            "wall_seconds": math.fsum(r["wall_seconds"] for r in rows),
+            "test_seconds": math.fsum(r["test_seconds"] for r in rows),
+        }
+    )
+    return merged

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from torch import Tensor, nn
@@ -62,11 +62,18 @@ def _dims(signal: TemporalSignal) -> dict:
     }
 
 
-def _build_seasonal(signal: TemporalSignal, scaler: StandardScaler, *_) -> nn.Module:
+def _build_seasonal(
+    signal: TemporalSignal, scaler: StandardScaler, days: int | None = None
+) -> nn.Module:
+    """Seasonal naive with a period of ``days`` days (``None``: :func:`seasonal_period`)."""
     p = signal.protocol
-    return SeasonalNaive(
-        signal.signal, signal.mask, seasonal_period(signal), p.input_len, p.output_len, scaler
-    )
+    if days is None:
+        period = seasonal_period(signal)
+    elif p.steps_per_day is None:
+        raise InputError(f"'{signal.name}' has no daily clock for a {days}-day season")
+    else:
+        period = days * p.steps_per_day
+    return SeasonalNaive(signal.signal, signal.mask, period, p.input_len, p.output_len, scaler)
 
 
 def _build_stid(signal: TemporalSignal, *_) -> nn.Module:
@@ -107,15 +114,21 @@ def _build_pt_tuning(
 
 
 def _build_promptst(
-    signal: TemporalSignal, scaler: StandardScaler, stage: str | None, options: ModelOptions
+    signal: TemporalSignal,
+    scaler: StandardScaler,
+    stage: str | None,
+    options: ModelOptions,
+    spatial_bias: bool = True,
 ) -> nn.Module:
     """PromptST for ``stage``: prompts (one set per attribute) only in the prompt stages;
-    ``tiny-prompt`` has one prompt per layer shared by every node, on the pretrained head."""
+    ``prompt-tune`` learns a new head as PromptST's code does, ``tiny-prompt`` has one prompt
+    per layer shared by every node on the pretrained head, ``finetune`` starts from the whole
+    pretrained state."""
     if stage in ("prompt-tune", "tiny-prompt") and options.prompt_tokens < 1:
         raise InputError(
             f"a prompt stage needs at least one prompt token, got {options.prompt_tokens}"
         )
-    distance, hops = _spatial_priors(signal)
+    distance, hops = _spatial_priors(signal) if spatial_bias else (None, None)
     prompts = {"prompt-tune": options.prompt_tokens, "tiny-prompt": 1}.get(stage, 0)
     p = signal.protocol
     return PromptST(
@@ -125,13 +138,14 @@ def _build_promptst(
         num_attributes=signal.num_features,
         distance=distance,
         hops=hops,
+        spatial_bias=spatial_bias,
         prompt_tokens=prompts,
         prompt_scope="shared" if stage == "tiny-prompt" else "node",
-        fresh_head=stage != "tiny-prompt",
+        fresh_head=stage == "prompt-tune",
     )
 
 
-@lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=2)
 def _backbone(path: Path | None) -> BackboneWeights:
     """A backbone read once per process (every seed and variant of a run shares it)."""
     return load_backbone(path)
@@ -240,7 +254,19 @@ MODELS: dict[str, ModelSpec] = {
             "seasonal-naive",
             "forecasting",
             "repeat the value one week (or day) earlier",
-            _build_seasonal,
+            lambda s, scaler, *_: _build_seasonal(s, scaler),
+        ),
+        ModelSpec(
+            "seasonal-naive-daily",
+            "forecasting",
+            "repeat the value one day earlier",
+            lambda s, scaler, *_: _build_seasonal(s, scaler, days=1),
+        ),
+        ModelSpec(
+            "seasonal-naive-weekly",
+            "forecasting",
+            "repeat the value one week earlier",
+            lambda s, scaler, *_: _build_seasonal(s, scaler, days=7),
         ),
         ModelSpec(
             "ridge",
@@ -300,6 +326,15 @@ MODELS: dict[str, ModelSpec] = {
             "forecasting",
             "PromptST: one ST transformer for all attributes, per-attribute prompts (CIKM 2023)",
             _build_promptst,
+            stages=("pretrain", "prompt-tune", "tiny-prompt", "finetune", "supervised"),
+            default_stages=("pretrain", "prompt-tune"),
+            reads=("prompt_tokens",),
+        ),
+        ModelSpec(
+            "promptst-no-graph",
+            "forecasting",
+            "PromptST with a graph-blind spatial encoder (the no-graph ablation)",
+            functools.partial(_build_promptst, spatial_bias=False),
             stages=("pretrain", "prompt-tune", "tiny-prompt", "finetune", "supervised"),
             default_stages=("pretrain", "prompt-tune"),
             reads=("prompt_tokens",),

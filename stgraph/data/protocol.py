@@ -43,6 +43,11 @@ class Protocol:
             loss and of every metric (ST-LLM's demand convention: scored where truth > 0).
             Unlike ``null_value`` they are real readings: they stay in the inputs and in the
             scaler (default: ``None``: every observed target is scored).
+        attribute_mean: score each feature (attribute) on its own and report the mean over
+            features, PromptST's convention; per-attribute values are reported beside it
+            (default: ``False``: metrics pooled over every entry).
+        selection_metric: the validation metric that early stopping and model selection read
+            (default: ``"MAE"``).
         note: where the protocol comes from (default: ``""``).
     """
 
@@ -59,6 +64,8 @@ class Protocol:
     scaled_metrics: bool = False
     mape_threshold: float = 0.0
     score_above: float | None = None
+    attribute_mean: bool = False
+    selection_metric: str = "MAE"
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -78,9 +85,14 @@ class Protocol:
         units = " on standardised values" if self.scaled_metrics else ""
         mape = f" (MAPE over |truth| > {self.mape_threshold:g})" if "MAPE" in self.metrics else ""
         scored = "" if self.score_above is None else f", scored where truth > {self.score_above:g}"
+        averaged = ", each the mean over attributes" if self.attribute_mean else ""
+        selection = (
+            "" if self.selection_metric == "MAE" else f", selected on val {self.selection_metric}"
+        )
         return (
             f"{self.input_len}->{self.output_len}, chronological split {split}, "
             f"null={null}{scaling}{scored}, metrics {'/'.join(self.metrics)}{units}{mape}"
+            f"{averaged}{selection}"
         )
 
     def to_dict(self) -> dict:

@@ -14,7 +14,7 @@ reaches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch.utils.data import Dataset
@@ -155,6 +155,33 @@ class TemporalSignal:
         end = self.fit_end
         per_node = self.protocol.scaler == "node"
         return StandardScaler().fit(self.signal[:end], self.mask[:end], per_node=per_node)
+
+    def feature_index(self, names: list[str]) -> list[int]:
+        """Positions of the features ``names`` (each a feature name or its 0-based index)."""
+        positions = []
+        for name in names:
+            if name in self.feature_names:
+                positions.append(self.feature_names.index(name))
+            elif name.isdigit() and int(name) < self.num_features:
+                positions.append(int(name))
+            else:
+                raise InputError(
+                    f"{self.name} has no attribute '{name}'; its attributes: "
+                    f"{', '.join(self.feature_names)} (or 0..{self.num_features - 1})"
+                )
+        if len(set(positions)) < len(positions):
+            raise InputError(f"an attribute is named twice in {', '.join(names)}")
+        return positions
+
+    def select_features(self, positions: list[int]) -> TemporalSignal:
+        """The same series with only the features at ``positions``, in that order."""
+        index = torch.as_tensor(positions, dtype=torch.long)
+        return replace(
+            self,
+            signal=self.signal.index_select(2, index),
+            mask=self.mask.index_select(2, index),
+            feature_names=[self.feature_names[i] for i in positions],
+        )
 
     def windows(self, split: str, scaler: StandardScaler | None = None) -> WindowDataset:
         """The windows of ``split`` as a dataset; inputs are scaled with ``scaler`` if given."""

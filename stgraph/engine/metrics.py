@@ -7,9 +7,15 @@ size, a padded final batch (padding carries ``mask = False``) adds nothing, and 
 batch contributes nothing: never a mean of per-batch means.
 
 Metric names: ``MAE``, ``RMSE``, ``MSE``, ``MAPE`` (in %, over observed entries whose target
-is non-zero), ``WAPE`` (in %, sum of absolute errors over sum of absolute targets). Keys are
-``"MAE@3"`` for horizon step 3 (1-based) and ``"MAE"`` for the average over all steps, which is
-the global masked mean over every step, not the mean of the per-step values.
+is non-zero), ``WAPE`` (in %, sum of absolute errors over sum of absolute targets), ``MAE>0``
+(the MAE over observed entries whose target is non-zero: the "masked MAE" of the traffic
+papers, for data whose zeros are real readings). Keys are ``"MAE@3"`` for horizon step 3
+(1-based) and ``"MAE"`` for the average over all steps, which is the global masked mean over
+every step, not the mean of the per-step values.
+
+With ``features > 1`` the sums are kept per feature (the last axis of the targets), so that
+:meth:`ForecastMetrics.compute_per_feature` scores each attribute on its own and
+:meth:`ForecastMetrics.compute` can average the per-attribute values (``attribute_mean``).
 """
 
 from __future__ import annotations
@@ -19,9 +25,18 @@ import math
 import torch
 from torch import Tensor
 
-FORECAST_METRICS = ("MAE", "RMSE", "MSE", "MAPE", "WAPE")
+FORECAST_METRICS = ("MAE", "RMSE", "MSE", "MAPE", "WAPE", "MAE>0")
 REGRESSION_METRICS = ("MAE", "RMSE", "R2")
-SUMS = ("abs", "sq", "ape", "abs_target", "count", "count_nonzero")
+SUMS = (
+    "abs",
+    "sq",
+    "ape",
+    "abs_target",
+    "count",
+    "count_mape",
+    "abs_truth_nonzero",
+    "count_truth_nonzero",
+)
 
 
 class ForecastMetrics:
@@ -31,21 +46,29 @@ class ForecastMetrics:
         horizon: number of predicted steps :math:`L_{out}`.
         mape_threshold: MAPE leaves out truths with :math:`|y| \le` this value (default:
             ``0.0``, only zeros).
+        features: features :math:`F` kept apart (the last axis of the targets); ``1`` pools
+            every entry (default: ``1``).
     """
 
-    def __init__(self, horizon: int, mape_threshold: float = 0.0) -> None:
+    def __init__(self, horizon: int, mape_threshold: float = 0.0, features: int = 1) -> None:
         self.horizon = horizon
         self.mape_threshold = mape_threshold
-        self.sums = torch.zeros(len(SUMS), horizon, dtype=torch.float64)
+        self.features = features
+        self.sums = torch.zeros(len(SUMS), horizon, features, dtype=torch.float64)
 
     def update(self, pred: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
-        """Add a batch: ``pred``, ``target`` and ``mask`` are ``[B, L_out, ...]``."""
+        """Add a batch: ``pred``, ``target`` and ``mask`` are ``[B, L_out, ...]`` (``[B, L_out,
+        ..., F]`` with ``features = F > 1``)."""
         pred, target = pred.detach().double(), target.detach().double()
         mask = torch.ones_like(target, dtype=torch.bool) if mask is None else mask.bool()
         mask = mask & torch.isfinite(target)
-        dims = tuple(d for d in range(target.dim()) if d != 1)
+        if self.features > 1 and target.size(-1) != self.features:
+            raise ValueError(f"targets have {target.size(-1)} features, not {self.features}")
+        last = target.dim() - 1 if self.features > 1 else None
+        dims = tuple(d for d in range(target.dim()) if d not in (1, last))
         error = torch.where(mask, (pred - target).abs(), 0.0)
         nonzero = mask & (target.abs() > self.mape_threshold)
+        positive = mask & (target != 0)
         ape = torch.where(nonzero, error / target.abs().clamp(min=1e-12), 0.0)
         batch = torch.stack(
             [
@@ -55,29 +78,57 @@ class ForecastMetrics:
                 torch.where(mask, target.abs(), 0.0).sum(dims),
                 mask.sum(dims).double(),
                 nonzero.sum(dims).double(),
+                torch.where(positive, error, 0.0).sum(dims),
+                positive.sum(dims).double(),
             ]
         )
-        self.sums += batch.cpu()
+        self.sums += batch.reshape(len(SUMS), self.horizon, self.features).cpu()
 
     def merge(self, other: ForecastMetrics) -> None:
         """Add the sums of another accumulator (e.g. from another process)."""
         self.sums += other.sums
 
     def compute(
-        self, metrics: tuple[str, ...] = FORECAST_METRICS, horizons: tuple[int, ...] = ()
+        self,
+        metrics: tuple[str, ...] = FORECAST_METRICS,
+        horizons: tuple[int, ...] = (),
+        attribute_mean: bool = False,
     ) -> dict[str, float]:
-        """Return ``{"MAE": ..., "MAE@3": ..., ...}`` for ``metrics`` at ``horizons``."""
-        out = {}
-        for name in metrics:
-            out[name] = _finish(name, self.sums.sum(dim=1))
-            for step in horizons:
-                if 1 <= step <= self.horizon:
-                    out[f"{name}@{step}"] = _finish(name, self.sums[:, step - 1])
-        return out
+        """Return ``{"MAE": ..., "MAE@3": ..., ...}`` for ``metrics`` at ``horizons``: pooled
+        over every entry, or with ``attribute_mean`` the mean over features of each feature's
+        own value (PromptST's convention)."""
+        if attribute_mean:
+            per_feature = self.compute_per_feature(metrics, horizons)
+            return {k: math.fsum(f[k] for f in per_feature) / self.features for k in per_feature[0]}
+        return _metrics(self.sums.sum(dim=2), metrics, horizons, self.horizon)
+
+    def compute_per_feature(
+        self, metrics: tuple[str, ...] = FORECAST_METRICS, horizons: tuple[int, ...] = ()
+    ) -> list[dict[str, float]]:
+        """:meth:`compute` for each feature on its own, in feature order."""
+        return [
+            _metrics(self.sums[:, :, f], metrics, horizons, self.horizon)
+            for f in range(self.features)
+        ]
+
+
+def _metrics(
+    sums: Tensor, metrics: tuple[str, ...], horizons: tuple[int, ...], horizon: int
+) -> dict[str, float]:
+    """Metrics from ``[SUMS, horizon]`` sums: over all steps, and at each of ``horizons``."""
+    out = {}
+    for name in metrics:
+        out[name] = _finish(name, sums.sum(dim=1))
+        for step in horizons:
+            if 1 <= step <= horizon:
+                out[f"{name}@{step}"] = _finish(name, sums[:, step - 1])
+    return out
 
 
 def _finish(name: str, sums: Tensor) -> float:
-    abs_err, sq_err, ape, abs_target, count, count_nonzero = sums.tolist()
+    abs_err, sq_err, ape, abs_target, count, count_mape, abs_truth_nonzero, count_truth_nonzero = (
+        sums.tolist()
+    )
     if name == "MAE":
         return abs_err / count if count else math.nan
     if name == "MSE":
@@ -85,9 +136,11 @@ def _finish(name: str, sums: Tensor) -> float:
     if name == "RMSE":
         return math.sqrt(sq_err / count) if count else math.nan
     if name == "MAPE":
-        return 100.0 * ape / count_nonzero if count_nonzero else math.nan
+        return 100.0 * ape / count_mape if count_mape else math.nan
     if name == "WAPE":
         return 100.0 * abs_err / abs_target if abs_target else math.nan
+    if name == "MAE>0":
+        return abs_truth_nonzero / count_truth_nonzero if count_truth_nonzero else math.nan
     raise ValueError(f"unknown metric {name!r}; choose from {FORECAST_METRICS}")
 
 

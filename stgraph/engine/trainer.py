@@ -260,7 +260,8 @@ class Trainer:
         """Masked error sums over all of ``windows`` (reduced over ranks)."""
         self.model.eval()
         protocol = windows.source.protocol
-        metrics = ForecastMetrics(protocol.output_len, protocol.mape_threshold)
+        features = windows.source.num_features if protocol.attribute_mean else 1
+        metrics = ForecastMetrics(protocol.output_len, protocol.mape_threshold, features)
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
             for chunk in shard.split(self.config.eval_batch_size):
@@ -285,10 +286,15 @@ class Trainer:
         all_reduce_sum(totals, self.context)
         return (totals[0] / totals[1].clamp(min=1)).item()
 
-    def _validation_score(self, val: WindowDataset) -> float:
+    def validation_score(self, val: WindowDataset) -> float:
+        """The score model selection reads on ``val`` (lower is better): the protocol's
+        selection metric (attribute-averaged where it says), or the reconstruction error of a
+        pretraining."""
         if self.config.objective == "reconstruct":
             return self.reconstruction_error(val)
-        return self.evaluate(val).compute(("MAE",))["MAE"]
+        protocol = val.source.protocol
+        name = protocol.selection_metric
+        return self.evaluate(val).compute((name,), attribute_mean=protocol.attribute_mean)[name]
 
     def _epoch(self, train: WindowDataset, epoch: int, progress: Progress | None) -> EpochRecord:
         seed = self.config.seed * 100_003 + epoch
@@ -340,12 +346,11 @@ class Trainer:
             epoch, total_loss / max(total_count, 1), math.nan, seconds, len(order), data_s, 0.0
         )
 
-    @property
-    def _score_names(self) -> tuple[str, str]:
+    def _score_names(self, val: WindowDataset) -> tuple[str, str]:
         """What the epoch line calls the training loss and the validation score."""
         if self.config.objective == "reconstruct":
             return "reconstruction MSE", "reconstruction MSE"
-        return self.config.loss.upper(), "MAE"
+        return self.config.loss.upper(), val.source.protocol.selection_metric
 
     def fit(self, train: WindowDataset, val: WindowDataset) -> FitState:
         """Train with early stopping on ``val``; the model ends with its best weights."""
@@ -364,7 +369,7 @@ class Trainer:
             while self.state.epoch < self.config.epochs and not self.state.stopped:
                 record = self._epoch(train, self.state.epoch, bar)
                 tick = time.perf_counter()
-                record.val_score = self._validation_score(val)
+                record.val_score = self.validation_score(val)
                 record.metric_seconds = time.perf_counter() - tick
                 improved = record.val_score < self.state.best_val
                 if improved:
@@ -378,7 +383,7 @@ class Trainer:
                 self.state.stopped = self.state.bad_epochs >= self.config.patience
                 self._save()
                 if show:
-                    train_name, val_name = self._score_names
+                    train_name, val_name = self._score_names(val)
                     self.console.print(
                         f"epoch {record.epoch + 1}: train {train_name} "
                         f"{record.train_loss:.4f}, val {val_name} {record.val_score:.4f}"

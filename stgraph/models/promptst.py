@@ -14,6 +14,21 @@ from stgraph.nn import DeepPromptTokens, SpatialTransformerBlock
 PROMPT_SCOPES = ("node", "shared")
 
 
+def last_step(layer: nn.TransformerEncoderLayer, h: Tensor, position: int) -> Tensor:
+    """A pre-norm ``layer``'s output at one ``position`` of ``h`` ``[S, L, d]`` → ``[S, d]``.
+
+    The query of that step attends to every step and the feed-forward runs on it alone, which
+    equals ``layer(h)[:, position]`` at about ``1 / L`` of the feed-forward's cost: the top
+    temporal layer of PromptST is only read at the last step.
+    """
+    normed = layer.norm1(h)
+    query = normed[:, position : position + 1]
+    attended = layer.self_attn(query, normed, normed, need_weights=False)[0]
+    out = h[:, position : position + 1] + layer.dropout1(attended)
+    hidden = layer.dropout(layer.activation(layer.linear1(layer.norm2(out))))
+    return (out + layer.dropout2(layer.linear2(hidden))).squeeze(1)
+
+
 class PromptST(nn.Module):
     r"""A temporal transformer over each node's history, then a graph-aware spatial
     transformer over the nodes, then a linear head; one set of weights for every attribute.
@@ -61,7 +76,7 @@ class PromptST(nn.Module):
             ``"shared"`` (default: ``"node"``).
         fresh_head: an adapting stage starts a new head (as PromptST's code does) rather than
             keeping the pretrained one (default: ``True``).
-        dropout: dropout (default: ``0.1``).
+        dropout: dropout (default: ``0.0``, as PromptST's released scripts).
     """
 
     stage_patterns = {"tiny-prompt": ["*prompts.prompts"]}
@@ -87,7 +102,7 @@ class PromptST(nn.Module):
         prompt_tokens: int = 0,
         prompt_scope: str = "node",
         fresh_head: bool = True,
-        dropout: float = 0.1,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if prompt_scope not in PROMPT_SCOPES:
@@ -180,15 +195,20 @@ class PromptST(nn.Module):
         }
 
     def _temporal(self, h: Tensor, attribute: Tensor) -> Tensor:
-        """``[R, N, L, d]`` series through the temporal layers (with prompts)."""
-        rows, nodes = h.shape[:2]
+        """``[R, N, L, d]`` series through the temporal layers (with prompts) → the last
+        step's state ``[R, N, d]``; the top layer computes that step alone."""
+        rows, nodes, length = h.shape[:3]
+        last = len(self.temporal) - 1
         for index, layer in enumerate(self.temporal):
             if self.temporal_prompts is not None:
                 h = self.temporal_prompts.insert(h, index, attribute)
-            h = layer(h.flatten(0, 1)).unflatten(0, (rows, nodes))
+            flat = h.flatten(0, 1)
+            if index == last:
+                return last_step(layer, flat, length - 1).view(rows, nodes, -1)
+            h = layer(flat).unflatten(0, (rows, nodes))
             if self.temporal_prompts is not None:
                 h = self.temporal_prompts.remove(h)
-        return h
+        return h[:, :, -1]
 
     def _spatial(self, h: Tensor, attribute: Tensor) -> Tensor:
         """``[R, N, d]`` node states through the spatial blocks (with prompts)."""
@@ -211,7 +231,7 @@ class PromptST(nn.Module):
         series = x.permute(0, 3, 2, 1).reshape(b * attributes, n, length, 1)
         attribute = torch.arange(attributes, device=x.device).repeat(b)
         h = self.value(series) + self.time_position
-        h = self._temporal(h, attribute)[:, :, -1] + self.node
+        h = self._temporal(h, attribute) + self.node
         h = self._spatial(h, attribute)
         out = self.head(self.norm(h))  # [B * A, N, H]
         return out.view(b, attributes, n, self.output_len).permute(0, 3, 2, 1)

@@ -157,6 +157,7 @@ def test_spread_over_seeds_is_the_sample_standard_deviation():
             "metrics": {"MAE": value},
             "trainable_parameters": 1,
             "total_parameters": 1,
+            "trainable_share": 1.0,
             "seconds_per_epoch": 1.0,
             "train_samples_per_second": 1.0,
             "loop_overhead_share": 0.0,

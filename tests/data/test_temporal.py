@@ -4,6 +4,7 @@ from torch_geometric.data import Data
 
 from stgraph.data.protocol import Protocol
 from stgraph.data.temporal import TemporalSignal, time_features
+from stgraph.errors import InputError
 
 
 def make_signal(steps=200, protocol=None, nodes=3, features=2):
@@ -109,3 +110,25 @@ def test_score_above_leaves_low_targets_out_of_scoring_but_not_out_of_the_inputs
     assert torch.equal(b["y_mask"], a["y_mask"] & (a["y"] > 0))
     assert demand.windows("train").target_count(index) == int(b["y_mask"].sum())
     assert "scored where truth > 0" in demand.protocol.describe()
+
+
+def test_selected_features_keep_their_values_names_and_own_scalers():
+    s = make_signal(300, features=4)
+    s.feature_names = ["a", "b", "c", "d"]
+    positions = s.feature_index(["d", "1"])
+    assert positions == [3, 1]
+    part = s.select_features(positions)
+    assert part.feature_names == ["d", "b"]
+    assert torch.equal(part.signal, s.signal[..., [3, 1]])
+    assert torch.equal(part.mask, s.mask[..., [3, 1]])
+    whole, alone = s.fit_scaler(), part.fit_scaler()  # one scaler per attribute, train steps
+    assert torch.allclose(alone.mean.flatten(), whole.mean.flatten()[[3, 1]])
+    assert torch.allclose(alone.std.flatten(), whole.std.flatten()[[3, 1]])
+
+
+@pytest.mark.parametrize("names", [["e"], ["4"], ["a", "0"]])
+def test_unknown_or_repeated_features_are_input_errors(names):
+    s = make_signal(100, features=4)
+    s.feature_names = ["a", "b", "c", "d"]
+    with pytest.raises(InputError, match="attribute"):
+        s.feature_index(names)

@@ -98,3 +98,33 @@ def test_mape_leaves_out_truths_up_to_the_protocol_threshold():
     assert every.compute(("MAPE",))["MAPE"] == pytest.approx(100 * (2.0 + 0.5 + 0.1) / 3)
     assert above_one.compute(("MAPE",))["MAPE"] == pytest.approx(100 * (0.5 + 0.1) / 2)
     assert above_one.compute(("MAE",))["MAE"] == every.compute(("MAE",))["MAE"]
+
+
+def test_features_are_scored_apart_and_averaged_on_request():
+    g = torch.Generator().manual_seed(3)
+    scale = torch.tensor([0.2, 1.0, 4.0, 9.0])
+    target = torch.poisson(torch.rand(40, 3, 5, 4, generator=g) * scale)
+    pred = target + torch.randn(target.shape, generator=g) * scale
+    apart = ForecastMetrics(3, features=4)
+    apart.update(pred, target)
+    per_feature = apart.compute_per_feature(("MAE", "RMSE", "MAE>0"), (2,))
+    for f, got in enumerate(per_feature):
+        alone = ForecastMetrics(3)
+        alone.update(pred[..., f], target[..., f])
+        assert got == pytest.approx(alone.compute(("MAE", "RMSE", "MAE>0"), (2,)), rel=1e-12)
+    pooled = ForecastMetrics(3)
+    pooled.update(pred, target)
+    assert apart.compute(("RMSE",)) == pytest.approx(pooled.compute(("RMSE",)), rel=1e-12)
+    mean = apart.compute(("RMSE",), attribute_mean=True)["RMSE"]
+    assert mean == pytest.approx(np.mean([f["RMSE"] for f in per_feature]), rel=1e-12)
+    assert mean != pytest.approx(pooled.compute(("RMSE",))["RMSE"], rel=1e-3)
+
+
+def test_mae_above_zero_leaves_out_zero_truths_only():
+    target = torch.tensor([[0.0, 0.0, 2.0, 5.0]]).view(1, 1, 4, 1)
+    pred = torch.tensor([[1.0, 3.0, 1.0, 5.5]]).view(1, 1, 4, 1)
+    metrics = ForecastMetrics(1)
+    metrics.update(pred, target)
+    got = metrics.compute(("MAE", "MAE>0"))
+    assert got["MAE"] == pytest.approx((1 + 3 + 1 + 0.5) / 4)
+    assert got["MAE>0"] == pytest.approx((1 + 0.5) / 2)

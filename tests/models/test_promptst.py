@@ -3,7 +3,7 @@ import torch
 
 from stgraph.data.synthetic import diffusion_signal
 from stgraph.engine.freezing import apply_stage
-from stgraph.models.promptst import PromptST
+from stgraph.models.promptst import PromptST, last_step
 
 
 def multi_attribute_batch(attributes=3, batch=8):
@@ -19,13 +19,26 @@ def multi_attribute_batch(attributes=3, batch=8):
 def test_prompts_join_every_temporal_and_spatial_layer(scope):
     model = PromptST(6, 12, 12, num_attributes=3, prompt_tokens=2, prompt_scope=scope).eval()
     lengths = {"temporal": [], "spatial": []}
-    for layer in model.temporal:
-        layer.register_forward_pre_hook(lambda m, a: lengths["temporal"].append(a[0].shape[-2]))
+    for layer in model.temporal:  # the top layer runs its parts itself (see last_step)
+        layer.norm1.register_forward_pre_hook(
+            lambda m, a: lengths["temporal"].append(a[0].shape[-2])
+        )
     for block in model.spatial:
         block.register_forward_pre_hook(lambda m, a: lengths["spatial"].append(a[0].shape[-2]))
     out = model(multi_attribute_batch())
     assert out.shape == (8, 12, 6, 3)
     assert lengths == {"temporal": [14, 14], "spatial": [8, 8]}  # 12 + 2 steps, 6 + 2 nodes
+
+
+@pytest.mark.parametrize("position", [11, 5])
+def test_the_top_layer_at_one_step_equals_the_full_layer_there(position):
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(
+        32, 4, 128, 0.0, activation="gelu", batch_first=True, norm_first=True
+    ).eval()
+    h = torch.randn(50, 14, 32)  # 12 steps and 2 appended prompts
+    full = layer(h)[:, position]
+    torch.testing.assert_close(last_step(layer, h, position), full, atol=1e-5, rtol=1e-5)
 
 
 def test_prompt_tuning_leaves_the_backbone_bit_identical():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from stgraph.data.correlation_graph import correlation_graph
 from stgraph.data.datasets.common import (
     grid_graph,
     load_numpy_pickle,
@@ -29,6 +31,11 @@ def load_nyc_complaints(root: Path) -> TemporalSignal:
     Zeros are true zero counts (not missing). The split follows PromptST's ``utils.py``: the
     last 1168 windows are test and the 584 before them validation. The start date is not
     published, so the calendar is relative (step 0 = Monday 00:00).
+
+    The published adjacency is all ones and the regions have no coordinates, so the graph is
+    the kNN graph (k = 8) of the regions' training-step correlations, summed over the 19
+    types (:func:`~stgraph.data.correlation_graph.correlation_graph`; validation and test
+    steps never shape it).
     """
     parts = [
         np.load(need(root, f"promptst_nyc_complaints/complaint19_3h{k}.npy", "nyc-complaints"))
@@ -38,7 +45,7 @@ def load_nyc_complaints(root: Path) -> TemporalSignal:
     adjacency = np.load(
         need(root, "promptst_nyc_complaints/adj_complaint_fullconn.npy", "nyc-complaints")
     )
-    return TemporalSignal(
+    published = TemporalSignal(
         "nyc-complaints",
         signal,
         torch.ones_like(signal, dtype=torch.bool),
@@ -46,6 +53,7 @@ def load_nyc_complaints(root: Path) -> TemporalSignal:
         recipe_protocol("nyc-complaints"),
         feature_names=[f"complaint_{k}" for k in range(COMPLAINT_TYPES)],
     )
+    return replace(published, graph=correlation_graph(published))
 
 
 CHICAGO_TYPES = ["theft", "battery", "assault", "criminal_damage"]
