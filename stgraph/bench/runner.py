@@ -302,6 +302,7 @@ def run_forecast(
         "wall_seconds": wall + eval_seconds,
         "test_seconds": eval_seconds,
         "device": str(trainer.device),
+        "process_peak_rss_gib": peak_rss_gib(),
         "precision": options.precision,
         "stgraph_version": stgraph.__version__,
         "git_commit": git_commit(),
@@ -310,6 +311,17 @@ def run_forecast(
         "command": options.command,
     }
     return row, trainer, test
+
+
+def peak_rss_gib() -> float | None:
+    """The peak resident memory of this process so far, in GiB (``None`` where the platform
+    does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 2**20 if platform.system() == "Linux" else kib / 2**30  # macOS: bytes
 
 
 def score_fields(scored: ForecastMetrics, protocol: Protocol, attributes: list[str]) -> dict:

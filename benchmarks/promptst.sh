@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# PromptST on nyc-complaints (issue 12), one piece per call, each under an hour on a 2-core
+# machine. Run from the repository root:
+#   bash benchmarks/promptst.sh baselines SEEDS...   last-value, seasonal naive (daily, weekly),
+#                                                    ridge, STID
+#   bash benchmarks/promptst.sh PIECE SEED           one seed of a PromptST piece:
+#     pretrain      the shared model on all 19 attributes (also the pretrain-only row)
+#     prompt-tune   frozen backbone, one prompt per layer per node + a new head, per attribute
+#     tiny-prompt   frozen backbone and head, one shared prompt per layer, per attribute
+#     finetune      every weight from the pretrained state, per attribute
+#     scratch       the same architecture trained on one attribute only, per attribute
+#     no-graph      pretrain + prompt-tune with a graph-blind spatial encoder
+#     holdout       pretrain on 15 types, then prompt-tune and scratch on the 4 held out
+# then  .venv/bin/python benchmarks/promptst_table.py  writes the table over the seeds run so
+# far (benchmarks/results/promptst-nyc-complaints/results.{md,csv,json}).
+#
+# Protocol: the dataset's (PromptST's): 12 -> 12, last 1168 windows test and 584 validation,
+# one scaler per attribute fitted on the training steps, unmasked RMSE and MAE per attribute
+# and averaged over attributes, MAE>0 beside them, selection on validation RMSE. Training:
+# MSE loss, AdamW with a cosine schedule, lr 3e-3 (finetune 1e-3), EPOCHS epochs (default 5)
+# with patience 3; joint runs take 16 windows x 19 attributes a step (pretraining memory),
+# per-attribute runs 64 windows. A piece that was interrupted continues when called again.
+set -euo pipefail
+export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
+piece=$1; shift
+epochs=${EPOCHS:-5}
+root=benchmarks/results/promptst-nyc-complaints
+held=complaint_15,complaint_16,complaint_17,complaint_18
+bench() {
+  .venv/bin/stgraph bench --dataset nyc-complaints --loss mse --epochs "$epochs" --patience 3 \
+    --lr 3e-3 --no-progress --resume "$@"
+}
+if [ "$piece" = baselines ]; then
+  bench --model last-value,seasonal-naive-daily,seasonal-naive-weekly,ridge,stid --seeds "$@" \
+    --epochs 20 --patience 5 --out $root/baselines
+  exit
+fi
+seed=$1
+out=$root/seed$seed
+joint=(--seeds "$seed" --batch-size 16)
+single=(--seeds "$seed" --batch-size 64 --per-attribute --prompt-tokens 1)
+checkpoint() {  # checkpoint FOLDER MODEL [PART]: the pretrain stage's weights in FOLDER
+  echo "$1/checkpoints/$2-nyc-complaints${3:+-$3}-seed$seed/pretrain.pt"
+}
+case $piece in
+  pretrain) bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain ;;
+  prompt-tune | tiny-prompt | finetune)
+    lr=3e-3; [ "$piece" = finetune ] && lr=1e-3
+    bench --model promptst --stage "$piece" --init "$(checkpoint $out/pretrain promptst)" \
+      "${single[@]}" --lr $lr --out $out/$piece ;;
+  scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;
+  no-graph)
+    bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain
+    bench --model promptst-no-graph --stage prompt-tune "${single[@]}" \
+      --init "$(checkpoint $out/no-graph-pretrain promptst-no-graph)" --out $out/no-graph ;;
+  holdout)
+    bench --model promptst --stage pretrain --holdout-attributes $held "${joint[@]}" \
+      --out $out/holdout-pretrain
+    init=$(checkpoint $out/holdout-pretrain promptst 15-of-19-attributes)
+    bench --model promptst --stage prompt-tune --init "$init" --holdout-attributes $held \
+      "${single[@]}" --out $out/holdout-prompt-tune
+    bench --model promptst --stage supervised --holdout-attributes $held "${single[@]}" \
+      --out $out/holdout-scratch ;;
+  *) echo "unknown piece: $piece" >&2; exit 2 ;;
+esac
