@@ -409,6 +409,13 @@ def bench(
     prompt_tokens: Annotated[
         int, typer.Option(help="promptst: prompts per layer of the prompt-tune stage (P).")
     ] = 2,
+    node_batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Large graphs: train and score on parts of this many nodes with their "
+            "neighbourhood (stid, st-transformer-bias-sparse); default: the whole graph."
+        ),
+    ] = None,
     holdout_attributes: Annotated[
         str | None,
         typer.Option(
@@ -541,6 +548,8 @@ def bench(
         fail(f"--batch-size must be at least 1, got {batch_size}")
     if prompt_tokens < 1:
         fail(f"--prompt-tokens must be at least 1, got {prompt_tokens}")
+    if node_batch_size is not None and node_batch_size < 1:
+        fail(f"--node-batch-size must be at least 1, got {node_batch_size}")
     from stgraph.engine.device import check_precision
 
     context = init_from_env(device)
@@ -553,6 +562,7 @@ def bench(
         lr=lr,
         patience=patience,
         resume=resume,
+        node_batch_size=node_batch_size,
         progress=progress and context.is_main,
         model_options=ModelOptions(
             backbone=backbone, unfrozen_layers=unfrozen_layers, prompt_tokens=prompt_tokens
@@ -658,6 +668,7 @@ FORECAST_FLAGS = (
     "prompt_tokens",
     "holdout_attributes",
     "per_attribute",
+    "node_batch_size",
 )
 """Options that only forecasting runs read."""
 

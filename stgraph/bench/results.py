@@ -102,7 +102,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         entry = {}
         if "attribute_metrics" in group[0]:
             entry["attribute_metrics"] = {
-                name: _spread([r["attribute_metrics"][name] for r in group])
+                name: spread_over_seeds([r["attribute_metrics"][name] for r in group])
                 for name in group[0]["attribute_metrics"]
             }
         summary.append(
@@ -113,7 +113,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 "task": group[0]["task"],
                 "protocol": group[0]["protocol"],
                 "seeds": [r["seed"] for r in group],
-                "metrics": _spread([r["metrics"] for r in group]),
+                "metrics": spread_over_seeds([r["metrics"] for r in group]),
                 "trainable_parameters": group[0]["trainable_parameters"],
                 "total_parameters": group[0]["total_parameters"],
                 "trainable_share": group[0]["trainable_share"],
@@ -127,15 +127,18 @@ def summarise(rows: list[dict]) -> list[dict]:
     return summary
 
 
-def _spread(metrics: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation (ddof = 1) of each metric over seeds."""
-    return {
-        key: {
-            "mean": statistics.fmean(m[key] for m in metrics),
-            "std": statistics.stdev(m[key] for m in metrics) if len(metrics) > 1 else 0.0,
-        }
-        for key in metrics[0]
-    }
+def spread_over_seeds(metrics: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (ddof = 1) of each metric over seeds (``nan`` when
+    a seed's value is undefined, e.g. a MAPE without a non-zero truth)."""
+    spread = {}
+    for key in metrics[0]:
+        values = [m[key] for m in metrics]
+        if not all(math.isfinite(v) for v in values):
+            spread[key] = {"mean": math.nan, "std": math.nan}
+            continue
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        spread[key] = {"mean": statistics.fmean(values), "std": std}
+    return spread
 
 
 def format_value(stat: dict, seeds: int, digits: int = 4, sep: str = " ± ") -> str:

@@ -43,6 +43,7 @@ class RunOptions:
     lr: float = 2e-3
     patience: int = 10
     resume: bool = False
+    node_batch_size: int | None = None
     progress: bool = True
     precision: str = "fp32"
     loss: str = "mae"
@@ -250,6 +251,7 @@ def run_forecast(
         seed=seed,
         checkpoint_dir=checkpoints,
         resume=options.resume,
+        node_batch_size=options.node_batch_size,
         progress=options.progress,
         precision=options.precision,
         loss=options.loss,
@@ -290,6 +292,7 @@ def run_forecast(
         "total_parameters": params.total,
         "trainable_share": params.ratio,
         "loss": options.loss,
+        "node_batch_size": options.node_batch_size,
         "epochs_run": len(epochs),
         "best_epoch": state.best_epoch + 1 if epochs else 0,
         "seconds_per_epoch": train_seconds / len(epochs) if epochs else 0.0,

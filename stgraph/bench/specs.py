@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torch import Tensor, nn
+from torch_geometric.utils import add_self_loops, remove_self_loops
 
 from stgraph.data.registry import DATASETS, DatasetSpec
 from stgraph.data.scaler import StandardScaler
-from stgraph.data.spatial_matrices import hop_matrix, pairwise_distance_matrix
+from stgraph.data.spatial_matrices import edge_distances, hop_matrix, pairwise_distance_matrix
 from stgraph.data.spectral_order import spectral_order
 from stgraph.data.temporal import TemporalSignal
 from stgraph.errors import InputError
@@ -80,14 +81,46 @@ def _build_stid(signal: TemporalSignal, *_) -> nn.Module:
     return STID(signal.num_nodes, steps_per_day=signal.protocol.steps_per_day or 1, **_dims(signal))
 
 
+DENSE_NODE_LIMIT = 10_000
+"""Graphs up to this many nodes get dense ``[N, N]`` spatial priors; larger ones need a
+sparse model."""
+
+
 def _spatial_priors(signal: TemporalSignal) -> tuple[Tensor | None, Tensor | None]:
     """Dense distances scaled to ``[0, 1]`` and hop counts up to 4 of the signal's graph
     (``None`` where it has no coordinates or no edges), for the dense spatial biases."""
+    if signal.num_nodes > DENSE_NODE_LIMIT:
+        gib = signal.num_nodes**2 * 12 / 2**30
+        raise InputError(
+            f"dense attention over {signal.num_nodes:,} nodes needs {gib:,.0f} GiB of pairwise "
+            "priors alone; st-transformer-bias-sparse attends over the graph's edges instead"
+        )
     distance = pairwise_distance_matrix(signal.graph)
     if distance is not None and distance.max() > 0:
         distance = distance / distance.max()
     hops = hop_matrix(signal.graph, 4) if signal.graph.num_edges else None
     return distance, hops
+
+
+def _build_sparse_transformer(signal: TemporalSignal) -> nn.Module:
+    """The biased transformer on its sparse path: attention over the graph's edges and a
+    self-loop per node, distance bias on each edge's length (scaled to ``[0, 1]``), hop bias
+    telling a node's own state (0) from a neighbour's (1)."""
+    graph = signal.graph
+    loops_removed = remove_self_loops(graph.edge_index)[0]
+    edge_index = add_self_loops(loops_removed, num_nodes=graph.num_nodes)[0]
+    distance = edge_distances(graph, edge_index)
+    if distance is not None and distance.max() > 0:
+        distance = distance / distance.max()
+    hops = (edge_index[0] != edge_index[1]).long()
+    return STTransformer(
+        signal.num_nodes,
+        steps_per_day=signal.protocol.steps_per_day or 1,
+        distance=distance,
+        hops=hops,
+        edge_index=edge_index,
+        **_dims(signal),
+    )
 
 
 def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
@@ -288,6 +321,12 @@ MODELS: dict[str, ModelSpec] = {
             "forecasting",
             "the same transformer with SpatialBiasAttention (distance + hop bias)",
             lambda s, *_: _build_transformer(s, spatial_bias=True),
+        ),
+        ModelSpec(
+            "st-transformer-bias-sparse",
+            "forecasting",
+            "st-transformer-bias attending over the graph's edges only (large graphs)",
+            lambda s, *_: _build_sparse_transformer(s),
         ),
         ModelSpec(
             "dlinear",

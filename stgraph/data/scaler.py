@@ -45,6 +45,12 @@ class StandardScaler:
         """Undo :meth:`transform`."""
         return values * self.std.to(values) + self.mean.to(values)
 
+    def for_nodes(self, nodes: torch.Tensor) -> StandardScaler:
+        """The scaler of the nodes ``nodes`` (itself unless it is per node)."""
+        if self.mean is None or self.mean.dim() < 2:
+            return self
+        return StandardScaler(self.mean[nodes], self.std[nodes])
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Tensors needed to rebuild the scaler (for checkpoints)."""
         return {"mean": self.mean, "std": self.std}

@@ -1,4 +1,5 @@
-"""Dense pairwise matrices of a (small) graph, for dense attention: distances and hop counts."""
+"""Spatial priors of a graph for attention biases: dense pairwise matrices of a (small) graph
+(distances and hop counts), and per-edge distances for the sparse path of a large one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,21 @@ def pairwise_distance_matrix(graph: Data) -> torch.Tensor | None:
         dist = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
         return torch.as_tensor(dist, dtype=torch.float32)
     return torch.cdist(pos, pos).float()
+
+
+def edge_distances(graph: Data, edge_index: torch.Tensor) -> torch.Tensor | None:
+    """``[E]`` distances between the ends of each edge of ``edge_index`` (as
+    :func:`pairwise_distance_matrix` measures them), or ``None`` without coordinates."""
+    pos = getattr(graph, "pos", None)
+    if pos is None:
+        return None
+    source, target = pos.double()[edge_index[0]], pos.double()[edge_index[1]]
+    if getattr(graph, "coord_system", "xy") == "lonlat":
+        dist = haversine_km(
+            target[:, 1].numpy(), target[:, 0].numpy(), source[:, 1].numpy(), source[:, 0].numpy()
+        )
+        return torch.as_tensor(dist, dtype=torch.float32)
+    return (source - target).norm(dim=-1).float()
 
 
 def hop_matrix(graph: Data, max_hops: int) -> torch.Tensor:

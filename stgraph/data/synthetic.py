@@ -69,14 +69,19 @@ def diffusion_signal(
     weight = 1.0 / degree[dst]
     amplitude = rng.uniform(0.5, 1.5, num_nodes)
     phase = rng.uniform(0, 2 * math.pi, num_nodes)
-    t = np.arange(num_steps)[:, None]
-    seasonal = amplitude * (1 + np.sin(2 * math.pi * t / steps_per_day + phase))
-    x = np.zeros((num_steps, num_nodes))
-    x[0] = seasonal[0]
+    def seasonal(step: int) -> np.ndarray:
+        return amplitude * (1 + np.sin(2 * math.pi * step / steps_per_day + phase))
+
+    # one step of state in float64, the series stored in float32: memory stays at one
+    # float32 copy of the series, which matters at 10^5 nodes
+    x = np.empty((num_steps, num_nodes), dtype=np.float32)
+    state = seasonal(0)
+    x[0] = state
     for step in range(1, num_steps):
-        mixed = np.bincount(dst, weights=weight * x[step - 1][src], minlength=num_nodes)
-        x[step] = diffusion * mixed + (1 - diffusion) * seasonal[step]
-        x[step] += rng.normal(0, noise, num_nodes)
+        mixed = np.bincount(dst, weights=weight * state[src], minlength=num_nodes)
+        state = diffusion * mixed + (1 - diffusion) * seasonal(step)
+        state += rng.normal(0, noise, num_nodes)
+        x[step] = state
     data = Data(
         edge_index=edge_index,
         edge_weight=torch.ones(edge_index.size(1)),
@@ -87,7 +92,7 @@ def diffusion_signal(
     data.node_id = points.ids
     data.diffusion_weight = torch.as_tensor(weight, dtype=torch.float32)
     data.diffusion = diffusion
-    signal = torch.as_tensor(x, dtype=torch.float32).unsqueeze(-1)
+    signal = torch.from_numpy(x).unsqueeze(-1)
     protocol = protocol or Protocol(
         null_value=None,
         steps_per_day=steps_per_day,

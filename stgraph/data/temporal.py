@@ -235,32 +235,45 @@ class WindowDataset(Dataset):
         batch = self.gather(torch.tensor([index]))
         return {key: value[0] for key, value in batch.items()}
 
-    def _inputs(self, steps: torch.Tensor) -> torch.Tensor:
-        """The readings at ``steps``, scaled, missing entries 0: computed per batch, so the
-        series is never copied whole (it may be a memory-mapped file)."""
-        values = self.source.signal[steps]
+    def _inputs(self, steps: torch.Tensor, nodes: torch.Tensor | None) -> torch.Tensor:
+        """The readings at ``steps`` (of ``nodes``), scaled, missing entries 0: computed per
+        batch, so the series is never copied whole (it may be a memory-mapped file)."""
+        values = _take(self.source.signal, steps, nodes)
         if self.scaler is not None:
-            values = self.scaler.transform(values)
-        return torch.where(self.source.mask[steps], values, torch.zeros_like(values))
+            scaler = self.scaler if nodes is None else self.scaler.for_nodes(nodes)
+            values = scaler.transform(values)
+        mask = _take(self.source.mask, steps, nodes)
+        return torch.where(mask, values, torch.zeros_like(values))
 
-    def target_count(self, indices: torch.Tensor) -> int:
-        """Number of scored target entries in the windows at ``indices``."""
+    def target_count(self, indices: torch.Tensor, nodes: torch.Tensor | None = None) -> int:
+        """Number of scored target entries in the windows at ``indices`` (at ``nodes``)."""
         p = self.source.protocol
         steps = self.starts[indices][:, None] + p.input_len + torch.arange(p.output_len)
-        return int(self._scored[steps].sum())
+        return int(_take(self._scored, steps, nodes).sum())
 
-    def gather(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Stack the windows at ``indices`` (positions in this dataset) along a batch dim."""
+    def gather(
+        self, indices: torch.Tensor, nodes: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Stack the windows at ``indices`` (positions in this dataset) along a batch dim;
+        with ``nodes`` (global ids), only those nodes' readings are read."""
         p = self.source.protocol
         starts = self.starts[indices]
         x_steps = starts[:, None] + torch.arange(p.input_len)
         y_steps = starts[:, None] + p.input_len + torch.arange(p.output_len)
         return {
-            "x": self._inputs(x_steps),
-            "x_mask": self.source.mask[x_steps],
-            "y": self.source.signal[y_steps],
-            "y_mask": self._scored[y_steps],
+            "x": self._inputs(x_steps, nodes),
+            "x_mask": _take(self.source.mask, x_steps, nodes),
+            "y": _take(self.source.signal, y_steps, nodes),
+            "y_mask": _take(self._scored, y_steps, nodes),
             "x_time": self._time[x_steps],
             "y_time": self._time[y_steps],
             "start": starts,
         }
+
+
+def _take(series: torch.Tensor, steps: torch.Tensor, nodes: torch.Tensor | None) -> torch.Tensor:
+    """``series[steps]`` ``[B, L, N, F]``, of ``nodes`` only when given (read directly, never
+    all nodes first)."""
+    if nodes is None:
+        return series[steps]
+    return series[steps[:, :, None], nodes[None, None, :]]

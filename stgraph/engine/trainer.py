@@ -41,10 +41,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from stgraph.data.io import atomic_torch_save
+from stgraph.data.scaler import StandardScaler
 from stgraph.data.temporal import WindowDataset
 from stgraph.engine.device import autocast, check_precision, to_device
 from stgraph.engine.distributed import Context, all_reduce_sum
 from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss, masked_mse_loss
+from stgraph.engine.node_batches import NodeBatcher, NodePart, receptive_hops
 from stgraph.errors import InputError
 
 CHECKPOINT_NAME = "last.pt"
@@ -100,6 +102,9 @@ class TrainConfig:
             model's ``reconstruction_loss(batch)`` is minimised (the batch also carries its
             targets in the inputs' units, ``y_scaled``), and selection uses the same loss on
             the validation windows with masks drawn from a fixed seed (default: ``"forecast"``).
+        node_batch_size: train and score on parts of this many seed nodes with their halo
+            (:mod:`stgraph.engine.node_batches`), each part its own optimiser step; ``None``
+            for the whole graph at once (default: ``None``).
     """
 
     epochs: int = 50
@@ -117,6 +122,7 @@ class TrainConfig:
     precision: str = "fp32"
     loss: str = "mae"
     objective: str = "forecast"
+    node_batch_size: int | None = None
 
 
 @dataclass
@@ -170,6 +176,12 @@ class Trainer:
             raise InputError(f"unknown objective '{config.objective}'")
         if config.objective == "reconstruct" and not hasattr(model, "reconstruction_loss"):
             raise InputError(f"{type(model).__name__} has no self-supervised pretraining")
+        self.hops = None
+        if config.node_batch_size is not None:
+            if config.objective != "forecast":
+                raise InputError("node mini-batches are for forecasting, not for pretraining")
+            self.hops = receptive_hops(model)
+            NodeBatcher(1, config.node_batch_size, 0)  # the size is checked before any work
         self.context = context or Context()
         self.device = self.context.device
         check_precision(config.precision, self.device)
@@ -235,26 +247,74 @@ class Trainer:
         self.state = FitState(**state)
         return True
 
-    def _forward(
-        self, windows: WindowDataset, batch: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predictions and targets (fp32) for a batch already on the device, in the space the
-        protocol scores: original units, or standardised values (``scaled_metrics``)."""
+    def _parts(self, windows: WindowDataset, seed: int | None = None) -> list[NodePart | None]:
+        """The node parts of a pass over ``windows``: ``[None]`` (the whole graph) without
+        node batches; a random partition drawn from ``seed``, or the nodes in order."""
+        if self.config.node_batch_size is None:
+            return [None]
+        edges = getattr(self.model, "edge_index", None) if self.hops else None
+        batcher = NodeBatcher(
+            windows.source.num_nodes, self.config.node_batch_size, self.hops, edges
+        )
+        return list(batcher.eval_parts() if seed is None else batcher.train_parts(seed))
+
+    def _batch(
+        self, windows: WindowDataset, indices: torch.Tensor, part: NodePart | None
+    ) -> dict[str, torch.Tensor]:
+        """The windows at ``indices`` (of ``part``'s nodes) on the device."""
+        if part is None:
+            return to_device(windows.gather(indices), self.device)
+        return to_device(windows.gather(indices, part.nodes) | part.batch_keys(), self.device)
+
+    def _seed_outputs(
+        self, batch: dict[str, torch.Tensor], part: NodePart | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The model's predictions (fp32, scaler units), the targets and their mask, at
+        ``part``'s seed nodes (every node without a part)."""
         with autocast(self.device, self.config.precision):
             prediction = self.network(batch)
-        prediction = prediction.float()
-        if windows.scaler is None:
-            return prediction, batch["y"]
+        outputs = (prediction.float(), batch["y"], batch["y_mask"])
+        if part is None:
+            return outputs
+        seeds = part.seeds.to(self.device)
+        return tuple(t.index_select(2, seeds) for t in outputs)
+
+    @staticmethod
+    def _scaler(windows: WindowDataset, part: NodePart | None) -> StandardScaler | None:
+        """The windows' scaler, of ``part``'s seed nodes."""
+        if windows.scaler is None or part is None:
+            return windows.scaler
+        return windows.scaler.for_nodes(part.nodes[part.seeds])
+
+    def _forward(
+        self, windows: WindowDataset, batch: dict[str, torch.Tensor], part: NodePart | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Predictions, targets (fp32) and target mask for a batch already on the device, in
+        the space the protocol scores (original units, or standardised values under
+        ``scaled_metrics``); of ``part``'s seed nodes only."""
+        prediction, target, mask = self._seed_outputs(batch, part)
+        scaler = self._scaler(windows, part)
+        if scaler is None:
+            return prediction, target, mask
         if windows.source.protocol.scaled_metrics:
-            return prediction, windows.scaler.transform(batch["y"])
-        return windows.scaler.inverse_transform(prediction), batch["y"]
+            return prediction, scaler.transform(target), mask
+        return scaler.inverse_transform(prediction), target, mask
 
     def predict(self, windows: WindowDataset, indices: torch.Tensor) -> torch.Tensor:
-        """Predictions in original units for the windows at ``indices``."""
-        batch = to_device(windows.gather(indices), self.device)
-        with torch.no_grad(), autocast(self.device, self.config.precision):
-            prediction = self.network(batch).float()
-        return windows.scaler.inverse_transform(prediction) if windows.scaler else prediction
+        """Predictions in original units for the windows at ``indices`` (``[B, L_out, N, F]``,
+        assembled from the node parts under node batches)."""
+        self.model.eval()
+        source = windows.source
+        out = torch.empty(len(indices), source.protocol.output_len, *source.signal.shape[1:])
+        with torch.no_grad():
+            for part in self._parts(windows):
+                prediction = self._seed_outputs(self._batch(windows, indices, part), part)[0]
+                scaler = self._scaler(windows, part)
+                if scaler is not None:
+                    prediction = scaler.inverse_transform(prediction)
+                nodes = slice(None) if part is None else part.nodes[part.seeds]
+                out[:, :, nodes] = prediction.cpu()
+        return out
 
     def evaluate(self, windows: WindowDataset) -> ForecastMetrics:
         """Masked error sums over all of ``windows`` (reduced over ranks)."""
@@ -264,9 +324,10 @@ class Trainer:
         metrics = ForecastMetrics(protocol.output_len, protocol.mape_threshold, features)
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
-            for chunk in shard.split(self.config.eval_batch_size):
-                batch = to_device(windows.gather(chunk), self.device)
-                metrics.update(*self._forward(windows, batch), batch["y_mask"])
+            for part in self._parts(windows):
+                for chunk in shard.split(self.config.eval_batch_size):
+                    batch = self._batch(windows, chunk, part)
+                    metrics.update(*self._forward(windows, batch, part))
         all_reduce_sum(metrics.sums, self.context)
         return metrics
 
@@ -304,11 +365,16 @@ class Trainer:
         total_loss, total_count, data_s = 0.0, 0.0, 0.0
         start = time.perf_counter()
         batches = order.split(self.config.batch_size)
-        task = progress.add_task(f"epoch {epoch + 1}", total=len(batches)) if progress else None
-        for global_batch in batches:
+        steps = [
+            (global_batch, part)
+            for index, global_batch in enumerate(batches)
+            for part in self._parts(train, seed * 1_009 + index)
+        ]
+        task = progress.add_task(f"epoch {epoch + 1}", total=len(steps)) if progress else None
+        for global_batch, part in steps:
             local = global_batch[self.context.rank :: self.context.world_size]
             tick = time.perf_counter()
-            batch = to_device(train.gather(local), self.device)
+            batch = self._batch(train, local, part)
             data_s += time.perf_counter() - tick
             if self.config.objective == "reconstruct":
                 # each rank's mean; data parallelism averages the ranks' gradients
@@ -316,9 +382,11 @@ class Trainer:
                 with autocast(self.device, self.config.precision):
                     loss = self.network(_with_scaled_targets(train, batch)).float()
             else:
-                count, scale = max(train.target_count(global_batch), 1), self.context.world_size
-                prediction, target = self._forward(train, batch)
-                loss = LOSSES[self.config.loss](prediction, target, batch["y_mask"], count)
+                seeds = None if part is None else part.nodes[part.seeds]
+                count = max(train.target_count(global_batch, seeds), 1)
+                scale = self.context.world_size
+                prediction, target, mask = self._forward(train, batch, part)
+                loss = LOSSES[self.config.loss](prediction, target, mask, count)
             objective = loss * scale
             auxiliary = getattr(self.model, "auxiliary_loss", None)
             if auxiliary is not None:  # each rank's own mean: ranks average their gradients

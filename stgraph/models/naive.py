@@ -15,6 +15,9 @@ class LastValue(nn.Module):
         output_len: number of predicted steps.
     """
 
+    receptive_hops = 0
+    """Each node's forecast reads its own inputs only (it runs on node mini-batches)."""
+
     def __init__(self, output_len: int) -> None:
         super().__init__()
         self.output_len = output_len

@@ -22,6 +22,13 @@ class STTransformer(nn.Module):
     kernels over ``distance``) and hop bias (``hops``, up to ``max_hops``); without it the
     blocks are plain all-pairs attention.
 
+    **Sparse path** (``edge_index`` given): each node attends only over its in-edges (the
+    sensor graph with self-loops), the biases read per-edge ``distance`` and ``hops``
+    (``[E]``), and the cost is :math:`O(E)` instead of :math:`O(N^2)`. Outputs at a node then
+    depend on its ``num_layers``-hop neighbourhood (``receptive_hops``), so the model trains
+    on node mini-batches of a large graph (:mod:`stgraph.engine.node_batches`): a batch's
+    ``nodes``, ``edge_index`` and ``edge_ids`` name the subgraph it runs on.
+
     Args:
         num_nodes: nodes :math:`N`.
         input_len: input steps.
@@ -30,6 +37,8 @@ class STTransformer(nn.Module):
         steps_per_day: time-of-day slots (default: ``288``).
         distance: ``[N, N]`` pairwise distances, scaled to about ``[0, 1]`` (default: ``None``).
         hops: ``[N, N]`` hop counts, negative where unreachable (default: ``None``).
+        edge_index: ``[2, E]`` attention edges for the sparse path; ``distance`` and ``hops``
+            are then ``[E]`` (default: ``None``: dense).
         spatial_bias: use the biases (default: ``True``).
         channels: model width (default: ``64``).
         heads: attention heads (default: ``4``).
@@ -47,6 +56,7 @@ class STTransformer(nn.Module):
         steps_per_day: int = 288,
         distance: Tensor | None = None,
         hops: Tensor | None = None,
+        edge_index: Tensor | None = None,
         spatial_bias: bool = True,
         channels: int = 64,
         heads: int = 4,
@@ -64,6 +74,8 @@ class STTransformer(nn.Module):
         self.day_of_week = nn.Parameter(torch.empty(7, channels))
         self.register_buffer("distance", distance, persistent=False)
         self.register_buffer("hops", hops, persistent=False)
+        self.register_buffer("edge_index", edge_index, persistent=False)
+        self.receptive_hops = None if edge_index is None else num_layers
         self.blocks = nn.ModuleList(
             SpatialTransformerBlock(
                 channels,
@@ -90,10 +102,15 @@ class STTransformer(nn.Module):
         tod, dow = calendar_slots(batch, self.steps_per_day)
         h = (
             self.series(x.permute(0, 2, 1, 3).reshape(b, n, -1))
-            + self.node
+            + (self.node[batch["nodes"]] if "nodes" in batch else self.node)
             + (self.time_of_day[tod] + self.day_of_week[dow])[:, None]
         )
+        distance, hops, edge_index = self.distance, self.hops, self.edge_index
+        if edge_index is not None and "edge_index" in batch:  # a subgraph of a node batch
+            edge_index, ids = batch["edge_index"], batch["edge_ids"]
+            distance = None if distance is None else distance[ids]
+            hops = None if hops is None else hops[ids]
         for block in self.blocks:
-            h = block(h, self.distance, self.hops)
+            h = block(h, distance, hops, edge_index)
         out = self.head(self.norm(h))
         return out.view(b, n, self.output_len, self.num_features).transpose(1, 2)

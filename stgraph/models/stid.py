@@ -40,7 +40,14 @@ class STID(nn.Module):
         embed_dim: size of each embedding (default: ``32``, as BasicTS).
         num_layers: residual MLP blocks :math:`K` (default: ``3``).
         dropout: dropout in the blocks (default: ``0.15``).
+
+    Nodes never exchange information, so the model runs on any subset of them
+    (``receptive_hops = 0``; a batch's ``nodes`` names the rows of ``x``), which is how it
+    trains on node mini-batches of a large graph (:mod:`stgraph.engine.node_batches`).
     """
+
+    receptive_hops = 0
+    """Outputs at a node read that node's inputs only."""
 
     def __init__(
         self,
@@ -72,15 +79,17 @@ class STID(nn.Module):
             nn.init.xavier_uniform_(table)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        """Predictions ``[B, L_out, N, F]``."""
+        """Predictions ``[B, L_out, N, F]`` for inputs ``batch["x"]`` ``[B, L, N, F]`` (of the
+        nodes ``batch["nodes"]`` when given)."""
         x = batch["x"]
         b, _, n, _ = x.shape
         series = self.series(x.permute(0, 2, 1, 3).reshape(b, n, -1))
         tod, dow = calendar_slots(batch, self.steps_per_day)
+        node = self.node[batch["nodes"]] if "nodes" in batch else self.node
         h = torch.cat(
             [
                 series,
-                self.node.expand(b, -1, -1),
+                node.expand(b, -1, -1),
                 self.time_of_day[tod][:, None].expand(-1, n, -1),
                 self.day_of_week[dow][:, None].expand(-1, n, -1),
             ],

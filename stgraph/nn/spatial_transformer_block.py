@@ -14,8 +14,9 @@ class SpatialTransformerBlock(nn.Module):
         h \leftarrow h + \operatorname{SBA}(\operatorname{LN}(h)), \qquad
         h \leftarrow h + W_2\,\operatorname{drop}(\operatorname{GELU}(W_1 \operatorname{LN}(h)))
 
-    where :math:`\operatorname{SBA}` is the dense path of :class:`SpatialBiasAttention` (all
-    pairs, with distance and/or hop biases). With ``bias_strength=0`` and
+    where :math:`\operatorname{SBA}` is :class:`SpatialBiasAttention` with distance and/or hop
+    biases: its dense path over all pairs, or, given ``edge_index``, its sparse path over the
+    graph's edges (for graphs too large for :math:`N^2`). With ``bias_strength=0`` and
     ``learn_strength=False`` it is a plain transformer block.
 
     Args:
@@ -68,10 +69,19 @@ class SpatialTransformerBlock(nn.Module):
             module.reset_parameters()
 
     def forward(
-        self, h: Tensor, distance: Tensor | None = None, hops: Tensor | None = None
+        self,
+        h: Tensor,
+        distance: Tensor | None = None,
+        hops: Tensor | None = None,
+        edge_index: Tensor | None = None,
     ) -> Tensor:
-        """``h`` ``[N, C]`` or ``[B, N, C]`` with ``[N, N]`` distances / hops → same shape."""
-        h = h + self.attention.forward_dense(self.norm1(h), distance, hops)
+        """``h`` ``[N, C]`` or ``[B, N, C]`` → same shape. Dense: ``distance`` / ``hops`` are
+        ``[N, N]``; sparse (with ``edge_index`` ``[2, E]``): they are ``[E]``, per edge."""
+        normed = self.norm1(h)
+        if edge_index is None:
+            h = h + self.attention.forward_dense(normed, distance, hops)
+        else:
+            h = h + self.attention(normed, edge_index, distance, hops)
         return h + self.ffn(self.norm2(h))
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -192,3 +193,33 @@ def test_quiet_prints_nothing_but_writes_the_results(tmp_path):
     result = runner.invoke(app, [*argv, "--quiet", "--out", str(out)])
     assert result.exit_code == 0 and result.output.strip() == ""
     assert len(json.loads((out / "results.json").read_text())["rows"]) == 2
+
+
+def test_an_undefined_metric_is_reported_as_such():
+    from stgraph.bench.results import spread_over_seeds
+
+    spread = spread_over_seeds([{"MAE": 1.0, "MAPE": math.nan}, {"MAE": 3.0, "MAPE": 2.0}])
+    assert spread["MAE"] == {"mean": 2.0, "std": pytest.approx(2**0.5)}
+    assert math.isnan(spread["MAPE"]["mean"]) and math.isnan(spread["MAPE"]["std"])
+
+
+def test_node_batches_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    argv = ["bench", "--model", "stid,last-value", "--dataset", "synthetic", "--epochs", "1"]
+    result = runner.invoke(app, [*argv, "--node-batch-size", "9", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [r["node_batch_size"] for r in rows] == [9, 9]
+    whole = tmp_path / "whole"
+    argv[2] = "last-value"
+    assert runner.invoke(app, [*argv, "--out", str(whole)]).exit_code == 0
+    naive = json.loads((whole / "results.json").read_text())["rows"][0]
+    assert rows[1]["metrics"] == pytest.approx(naive["metrics"], rel=1e-9)
+
+
+def test_a_whole_graph_model_refuses_node_batches(tmp_path):
+    out = tmp_path / "run"
+    argv = ["bench", "--model", "st-transformer-bias", "--dataset", "synthetic"]
+    result = runner.invoke(app, [*argv, "--node-batch-size", "9", "--out", str(out)])
+    assert_one_line_error(result, "whole graph")
+    assert not out.exists()

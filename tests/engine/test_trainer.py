@@ -89,18 +89,23 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
 DISTRIBUTED_SCRIPT = textwrap.dedent("""
     import json, sys
     import torch
+    from stgraph.bench.specs import get_model
     from stgraph.data.synthetic import diffusion_signal
     from stgraph.engine.distributed import init_from_env, shutdown
     from stgraph.engine.trainer import Trainer, TrainConfig
-    from stgraph.models.stid import STID
 
+    name, node_batch = sys.argv[1], None if sys.argv[2] == "all" else int(sys.argv[2])
     context = init_from_env()
     signal = diffusion_signal(num_nodes=12, num_steps=24 * 14, seed=3)
     scaler = signal.fit_scaler()
     train, val, test = (signal.windows(p, scaler) for p in ("train", "val", "test"))
     torch.manual_seed(0)
-    model = STID(12, 12, 12, 1, steps_per_day=24, dropout=0.0)
-    trainer = Trainer(model, TrainConfig(epochs=3, batch_size=32, progress=False), context)
+    model = get_model(name).build(signal, scaler, None, None)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    config = TrainConfig(epochs=3, batch_size=32, progress=False, node_batch_size=node_batch)
+    trainer = Trainer(model, config, context)
     trainer.fit(train, val)
     metrics = trainer.evaluate(test).compute(("MAE", "RMSE"))
     if context.is_main:
@@ -109,7 +114,10 @@ DISTRIBUTED_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_two_ranks_under_torchrun_match_one_process(tmp_path):
+@pytest.mark.parametrize(
+    "model, node_batch", [("stid", "all"), ("st-transformer-bias-sparse", "5")]
+)
+def test_two_ranks_under_torchrun_match_one_process(tmp_path, model, node_batch):
     script = tmp_path / "train.py"
     script.write_text(DISTRIBUTED_SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -122,7 +130,7 @@ def test_two_ranks_under_torchrun_match_one_process(tmp_path):
         line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
         return json.loads(line[len("RESULT ") :])
 
-    single = result([sys.executable, str(script)])
+    single = result([sys.executable, str(script), model, node_batch])
     double = result(
         [
             sys.executable,
@@ -132,6 +140,8 @@ def test_two_ranks_under_torchrun_match_one_process(tmp_path):
             "2",
             "--standalone",  # a free local port, so parallel or repeated runs never collide
             str(script),
+            model,
+            node_batch,
         ]
     )
     for key in single:
