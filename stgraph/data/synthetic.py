@@ -69,6 +69,7 @@ def diffusion_signal(
     weight = 1.0 / degree[dst]
     amplitude = rng.uniform(0.5, 1.5, num_nodes)
     phase = rng.uniform(0, 2 * math.pi, num_nodes)
+
     def seasonal(step: int) -> np.ndarray:
         return amplitude * (1 + np.sin(2 * math.pi * step / steps_per_day + phase))
 
