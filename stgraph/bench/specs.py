@@ -102,34 +102,33 @@ def _spatial_priors(signal: TemporalSignal) -> tuple[Tensor | None, Tensor | Non
     return distance, hops
 
 
-def _build_sparse_transformer(signal: TemporalSignal) -> nn.Module:
-    """The biased transformer on its sparse path: attention over the graph's edges and a
-    self-loop per node, distance bias on each edge's length (scaled to ``[0, 1]``), hop bias
-    telling a node's own state (0) from a neighbour's (1)."""
+def _edge_priors(signal: TemporalSignal) -> tuple[Tensor | None, Tensor, Tensor]:
+    """Per-edge priors for the sparse path, over the graph's edges and a self-loop per node:
+    each edge's length scaled to ``[0, 1]`` (``None`` without coordinates), a hop count
+    telling a node's own state (0) from a neighbour's (1), and the edges ``[2, E]``."""
     graph = signal.graph
     loops_removed = remove_self_loops(graph.edge_index)[0]
     edge_index = add_self_loops(loops_removed, num_nodes=graph.num_nodes)[0]
     distance = edge_distances(graph, edge_index)
     if distance is not None and distance.max() > 0:
         distance = distance / distance.max()
-    hops = (edge_index[0] != edge_index[1]).long()
+    return distance, (edge_index[0] != edge_index[1]).long(), edge_index
+
+
+def _build_transformer(
+    signal: TemporalSignal, spatial_bias: bool, sparse: bool = False
+) -> nn.Module:
+    """The spatio-temporal transformer, dense (all pairs) or ``sparse`` (the graph's edges)."""
+    if sparse:
+        distance, hops, edge_index = _edge_priors(signal)
+    else:
+        (distance, hops), edge_index = _spatial_priors(signal), None
     return STTransformer(
         signal.num_nodes,
         steps_per_day=signal.protocol.steps_per_day or 1,
         distance=distance,
         hops=hops,
         edge_index=edge_index,
-        **_dims(signal),
-    )
-
-
-def _build_transformer(signal: TemporalSignal, spatial_bias: bool) -> nn.Module:
-    distance, hops = _spatial_priors(signal)
-    return STTransformer(
-        signal.num_nodes,
-        steps_per_day=signal.protocol.steps_per_day or 1,
-        distance=distance,
-        hops=hops,
         spatial_bias=spatial_bias,
         **_dims(signal),
     )
@@ -326,7 +325,7 @@ MODELS: dict[str, ModelSpec] = {
             "st-transformer-bias-sparse",
             "forecasting",
             "st-transformer-bias attending over the graph's edges only (large graphs)",
-            lambda s, *_: _build_sparse_transformer(s),
+            lambda s, *_: _build_transformer(s, spatial_bias=True, sparse=True),
         ),
         ModelSpec(
             "dlinear",
