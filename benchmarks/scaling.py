@@ -10,9 +10,11 @@ node-window and an extrapolated full epoch follow from it. Then, at 1k nodes (on
 series), node-batched training (batches of 250 nodes) is compared with whole-graph training,
 3 seeds each, on the test windows.
 
-Run from the repository root (about 40 minutes on a 2-core machine):
-    .venv/bin/python benchmarks/scaling.py
-Writes benchmarks/results/scaling.md.
+Run from the repository root, in two pieces (about 15 and 25 minutes on a 2-core machine):
+    .venv/bin/python benchmarks/scaling.py timing
+    .venv/bin/python benchmarks/scaling.py equivalence
+Each piece writes its JSON under benchmarks/results/scaling/, and the table
+benchmarks/results/scaling/results.md is rewritten from the pieces run so far.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ STEPS = 14 * 288
 TIMED_WINDOWS = 32
 NODE_BATCH = {"stid": 10_000, "st-transformer-bias-sparse": 2_000}
 EQUIVALENCE = {"nodes": 1_000, "steps": 7 * 288, "node_batch": 250, "epochs": 2, "seeds": (0, 1, 2)}
-OUT = Path("benchmarks/results/scaling.md")
+OUT = Path("benchmarks/results/scaling")
 
 
 def series(num_nodes: int, steps: int = STEPS) -> TemporalSignal:
@@ -96,62 +98,89 @@ def spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
+def table(rows: list[dict] | None, same: list[dict] | None) -> list[str]:
+    """The Markdown table of the pieces run so far."""
+    lines = [
+        f"Commands: `.venv/bin/python {Path(__file__).as_posix()} timing` and `... equivalence` "
+        f"(2-core CPU, torch {torch.__version__}, nothing else running).",
+    ]
+    if rows:
+        lines += [
+            "",
+            f"Diffusion series on kNN graphs (k = 8), {STEPS} steps (two weeks at 5 minutes), "
+            f"12 -> 12. Timed: one training epoch over the first {TIMED_WINDOWS} training "
+            "windows with node batches of "
+            + " and ".join(f"{size:,} seeds ({name})" for name, size in NODE_BATCH.items())
+            + " (a fresh process each, so the peak resident memory is that configuration's "
+            "own, series included); the full-epoch time is extrapolated from the cost per "
+            "node-window.",
+            "",
+            "| model | nodes | attention edges | s / timed epoch | µs / node-window | "
+            "full epoch (min, extrapolated) | peak RSS (GiB) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['model']} | {r['nodes']:,} | {r['edges']:,} | {r['epoch_seconds']:.1f} | "
+                f"{r['microseconds_per_node_window']:.2f} | {r['full_epoch_minutes']:.1f} | "
+                f"{r['peak_rss_gib']:.2f} |"
+            )
+        lines += ["", "Cost per node-window, 100k nodes against 10k:", ""]
+        for name in MODELS:
+            cost = {
+                r["nodes"]: r["microseconds_per_node_window"] for r in rows if r["model"] == name
+            }
+            lines.append(f"- {name}: {cost[100_000] / cost[10_000]:.2f}x")
+    if same:
+        e = EQUIVALENCE
+        lines += [
+            "",
+            f"Node batches against the whole graph at {e['nodes']:,} nodes, {e['steps']} steps "
+            f"(node batches of {e['node_batch']}, {e['epochs']} epochs, batch 64, seeds "
+            f"{', '.join(map(str, e['seeds']))}; test MAE, mean ± sample std):",
+            "",
+            "| model | whole graph | node batches |",
+            "|---|---:|---:|",
+        ]
+        for r in same:
+            lines.append(
+                f"| {r['model']} | {spread(r['whole graph'])} | {spread(r['node batches'])} |"
+            )
+    return lines
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(timed(sys.argv[2], int(sys.argv[3]))))
         return
-    rows = []
-    for name in MODELS:
-        for size in SIZES:
-            done = subprocess.run(
-                [sys.executable, __file__, "--one", name, str(size)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(rows[-1], flush=True)
-    same = [equivalence(name) for name in MODELS]
-    lines = [
-        f"Command: `.venv/bin/python {Path(__file__).as_posix()}` (2-core CPU, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__})",
-        "",
-        f"Diffusion series on kNN graphs (k = 8), {STEPS} steps (two weeks at 5 minutes), "
-        f"12 -> 12. Timed: one training epoch over the first {TIMED_WINDOWS} training windows "
-        "with node batches of "
-        + " and ".join(f"{size:,} seeds ({name})" for name, size in NODE_BATCH.items())
-        + " (a fresh process each, so the peak resident memory is that configuration's own, "
-        "series included); the full-epoch time is extrapolated from the cost per node-window.",
-        "",
-        "| model | nodes | attention edges | s / timed epoch | µs / node-window | "
-        "full epoch (min, extrapolated) | peak RSS (GiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['nodes']:,} | {r['edges']:,} | {r['epoch_seconds']:.1f} | "
-            f"{r['microseconds_per_node_window']:.2f} | {r['full_epoch_minutes']:.1f} | "
-            f"{r['peak_rss_gib']:.2f} |"
-        )
-    lines += ["", "Cost per node-window, 100k nodes against 10k:", ""]
-    for name in MODELS:
-        cost = {r["nodes"]: r["microseconds_per_node_window"] for r in rows if r["model"] == name}
-        lines.append(f"- {name}: {cost[100_000] / cost[10_000]:.2f}x")
-    e = EQUIVALENCE
-    lines += [
-        "",
-        f"Node batches against the whole graph at {e['nodes']:,} nodes, {e['steps']} steps "
-        f"(node batches of "
-        f"{e['node_batch']}, {e['epochs']} epochs, batch 64, seeds "
-        f"{', '.join(map(str, e['seeds']))}; test MAE, mean ± sample std):",
-        "",
-        "| model | whole graph | node batches |",
-        "|---|---:|---:|",
-    ]
-    for r in same:
-        lines.append(f"| {r['model']} | {spread(r['whole graph'])} | {spread(r['node batches'])} |")
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {OUT}")
+    piece = sys.argv[1] if len(sys.argv) == 2 else ""
+    if piece not in ("timing", "equivalence"):
+        raise SystemExit("usage: scaling.py timing | equivalence")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if piece == "timing":
+        rows = []
+        for name in MODELS:
+            for size in SIZES:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--one", name, str(size)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                print(rows[-1], flush=True)
+        (OUT / "timing.json").write_text(json.dumps(rows, indent=2))
+    else:
+        same = [equivalence(name) for name in MODELS]
+        (OUT / "equivalence.json").write_text(json.dumps(same, indent=2))
+    pieces = {
+        name: json.loads((OUT / f"{name}.json").read_text())
+        for name in ("timing", "equivalence")
+        if (OUT / f"{name}.json").exists()
+    }
+    lines = table(pieces.get("timing"), pieces.get("equivalence"))
+    (OUT / "results.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT / 'results.md'}")
 
 
 if __name__ == "__main__":
