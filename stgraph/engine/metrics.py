@@ -96,10 +96,11 @@ class ForecastMetrics:
     ) -> dict[str, float]:
         """Return ``{"MAE": ..., "MAE@3": ..., ...}`` for ``metrics`` at ``horizons``: pooled
         over every entry, or with ``attribute_mean`` the mean over features of each feature's
-        own value (PromptST's convention)."""
+        own value (PromptST's convention), over the features where it is defined (a feature
+        whose test truths are all zero has no ``MAE>0``)."""
         if attribute_mean:
             per_feature = self.compute_per_feature(metrics, horizons)
-            return {k: math.fsum(f[k] for f in per_feature) / self.features for k in per_feature[0]}
+            return {k: _defined_mean([f[k] for f in per_feature]) for k in per_feature[0]}
         return _metrics(self.sums.sum(dim=2), metrics, horizons, self.horizon)
 
     def compute_per_feature(
@@ -110,6 +111,12 @@ class ForecastMetrics:
             _metrics(self.sums[:, :, f], metrics, horizons, self.horizon)
             for f in range(self.features)
         ]
+
+
+def _defined_mean(values: list[float]) -> float:
+    """The mean of the finite ``values`` (``nan`` when none is)."""
+    defined = [v for v in values if math.isfinite(v)]
+    return math.fsum(defined) / len(defined) if defined else math.nan
 
 
 def _metrics(

@@ -128,3 +128,13 @@ def test_mae_above_zero_leaves_out_zero_truths_only():
     got = metrics.compute(("MAE", "MAE>0"))
     assert got["MAE"] == pytest.approx((1 + 3 + 1 + 0.5) / 4)
     assert got["MAE>0"] == pytest.approx((1 + 0.5) / 2)
+
+
+def test_attribute_mean_skips_attributes_where_a_metric_is_undefined():
+    target = torch.tensor([[0.0, 4.0], [0.0, 2.0]]).view(1, 1, 2, 2)  # attribute 0: all zero
+    pred = torch.tensor([[1.0, 3.0], [1.0, 2.0]]).view(1, 1, 2, 2)
+    metrics = ForecastMetrics(1, features=2)
+    metrics.update(pred, target)
+    got = metrics.compute(("MAE", "MAE>0"), attribute_mean=True)
+    assert got["MAE"] == pytest.approx((1.0 + 0.5) / 2)
+    assert got["MAE>0"] == pytest.approx(0.5)  # attribute 1 alone
