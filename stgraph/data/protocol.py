@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+BOUNDARIES = ("straddle", "drop")
 SCALERS = ("feature", "node")
 
 
@@ -27,6 +28,11 @@ class Protocol:
             windows whose targets straddle a boundary are dropped (default: ``None``).
         split_windows: instead of ``split``, the number of ``(val, test)`` windows counted
             from the end of the series (default: ``None``).
+        boundary: what a split by window counts (``split`` or ``split_windows``) does with the
+            windows whose targets cross into the next part: ``"straddle"`` keeps them (DCRNN's
+            convention: the last training targets reach into validation, the last validation
+            targets into test) or ``"drop"`` leaves them out, so every part's targets lie
+            inside it; ``split_steps`` always drops them (default: ``"straddle"``).
         null_value: reading that means "missing" (masked out of metrics and scaler fitting);
             ``None`` when only NaN is missing (default: ``0.0``).
         steps_per_day: sampling rate, for time-of-day features (default: ``288``, 5 minutes).
@@ -56,6 +62,7 @@ class Protocol:
     split: tuple[float, float, float] = (0.7, 0.1, 0.2)
     split_steps: tuple[int, int, int] | None = None
     split_windows: tuple[int, int] | None = None
+    boundary: str = "straddle"
     null_value: float | None = 0.0
     steps_per_day: int | None = 288
     metrics: tuple[str, ...] = ("MAE", "RMSE", "MAPE")
@@ -71,6 +78,10 @@ class Protocol:
     def __post_init__(self) -> None:
         if self.scaler not in SCALERS:
             raise ValueError(f"unknown scaler '{self.scaler}'; choose {' or '.join(SCALERS)}")
+        if self.boundary not in BOUNDARIES:
+            raise ValueError(
+                f"unknown boundary '{self.boundary}'; choose {' or '.join(BOUNDARIES)}"
+            )
 
     def describe(self) -> str:
         """One line stating the protocol, printed beside every result."""
@@ -80,6 +91,12 @@ class Protocol:
             split = f"last {self.split_windows[1]} test, {self.split_windows[0]} val windows"
         else:
             split = ":".join(f"{round(r * 10):g}" for r in self.split)
+        if self.split_steps is None:
+            split += (
+                " (windows straddling a boundary kept, DCRNN's convention)"
+                if self.boundary == "straddle"
+                else " (windows straddling a boundary dropped)"
+            )
         null = "none" if self.null_value is None else f"{self.null_value:g}"
         scaling = ", one scaler per variable" if self.scaler == "node" else ""
         units = " on standardised values" if self.scaled_metrics else ""

@@ -142,7 +142,17 @@ class TemporalSignal:
             n_val = count - n_train - n_test
         if min(n_train, n_val, n_test) < 1:
             raise InputError(f"{self.name}: the split leaves an empty part ({count} windows)")
-        return starts[:n_train], starts[n_train : n_train + n_val], starts[n_train + n_val :]
+        train, val, test = (
+            starts[:n_train],
+            starts[n_train : n_train + n_val],
+            starts[n_train + n_val :],
+        )
+        if p.boundary == "drop":  # every target of a part inside it
+            train = train[train + span <= val[0] + p.input_len]
+            val = val[val + span <= test[0] + p.input_len]
+            if len(train) == 0 or len(val) == 0:
+                raise InputError(f"{self.name}: the split leaves an empty part ({count} windows)")
+        return train, val, test
 
     @property
     def fit_end(self) -> int:

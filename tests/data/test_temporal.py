@@ -132,3 +132,18 @@ def test_unknown_or_repeated_features_are_input_errors(names):
     s.feature_names = ["a", "b", "c", "d"]
     with pytest.raises(InputError, match="attribute"):
         s.feature_index(names)
+
+
+@pytest.mark.parametrize("split", [{}, {"split_windows": (30, 50)}])
+def test_dropping_straddling_windows_keeps_every_target_inside_its_part(split):
+    kept = make_signal(300, Protocol(steps_per_day=24, **split))
+    dropped = make_signal(300, Protocol(steps_per_day=24, boundary="drop", **split))
+    parts = [dropped.window_starts(k) for k in ("train", "val", "test")]
+    first_target = [int(p[0]) + 12 for p in parts]
+    assert int(parts[0][-1]) + 24 <= first_target[1]  # train targets end before validation's
+    assert int(parts[1][-1]) + 24 <= first_target[2]
+    for name, part in zip(("train", "val", "test"), parts, strict=True):
+        assert len(kept.window_starts(name)) - len(part) == (11 if name != "test" else 0)
+    assert int(kept.window_starts("train")[-1]) + 24 > first_target[1]  # DCRNN's overlap
+    assert "straddling a boundary dropped" in dropped.protocol.describe()
+    assert "kept, DCRNN's convention" in kept.protocol.describe()
