@@ -409,6 +409,13 @@ def bench(
     prompt_tokens: Annotated[
         int, typer.Option(help="promptst: prompts per layer of the prompt-tune stage (P).")
     ] = 2,
+    boundary: Annotated[
+        str | None,
+        typer.Option(
+            help="Windows whose targets straddle a split boundary: straddle (kept, DCRNN's "
+            "convention) or drop; default: the dataset protocol's."
+        ),
+    ] = None,
     node_batch_size: Annotated[
         int | None,
         typer.Option(
@@ -571,7 +578,7 @@ def bench(
         out=out,
         command=_command_line(),
     )
-    signal = load_forecast_data(dataset, data_dir, history, horizon, protocol)
+    signal = load_forecast_data(dataset, data_dir, history, horizon, protocol, boundary)
     attributes = _attribute_plan(signal, holdout_attributes, per_attribute)
     rows = []
     with output_folder(out, create=context.is_main):
@@ -669,6 +676,7 @@ FORECAST_FLAGS = (
     "holdout_attributes",
     "per_attribute",
     "node_batch_size",
+    "boundary",
 )
 """Options that only forecasting runs read."""
 

@@ -16,7 +16,7 @@ import torch
 
 import stgraph
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
-from stgraph.data.protocol import Protocol
+from stgraph.data.protocol import BOUNDARIES, Protocol
 from stgraph.data.recipes import load_recipe
 from stgraph.data.registry import dataset_label, get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
@@ -84,10 +84,12 @@ def load_forecast_data(
     history: int | None = None,
     horizon: int | None = None,
     protocol: str | None = None,
+    boundary: str | None = None,
 ) -> TemporalSignal:
     """Load a temporal dataset for forecasting under its protocol, or under the named protocol
-    ``protocol`` of its recipe; ``history`` and ``horizon`` then replace the window lengths
-    (the tables state the protocol as run)."""
+    ``protocol`` of its recipe; ``history``, ``horizon`` and ``boundary`` (see
+    :class:`~stgraph.data.protocol.Protocol`) then replace the protocol's (the tables state
+    the protocol as run)."""
     signal = load_dataset(dataset, data_dir)
     if not isinstance(signal, TemporalSignal):
         raise InputError(f"'{dataset}' is not a temporal dataset")
@@ -96,6 +98,12 @@ def load_forecast_data(
             raise InputError(f"'{dataset}' has no named protocols")
         signal = dataclasses.replace(
             signal, protocol=load_recipe(dataset).forecasting_protocol(protocol)
+        )
+    if boundary is not None:
+        if boundary not in BOUNDARIES:
+            raise InputError(f"unknown boundary '{boundary}'; choose {' or '.join(BOUNDARIES)}")
+        signal = dataclasses.replace(
+            signal, protocol=dataclasses.replace(signal.protocol, boundary=boundary)
         )
     if history is None and horizon is None:
         return signal

@@ -223,3 +223,17 @@ def test_a_whole_graph_model_refuses_node_batches(tmp_path):
     result = runner.invoke(app, [*argv, "--node-batch-size", "9", "--out", str(out)])
     assert_one_line_error(result, "whole graph")
     assert not out.exists()
+
+
+def test_straddling_windows_can_be_dropped(tmp_path):
+    rows = {}
+    for boundary in ("straddle", "drop"):
+        out = tmp_path / boundary
+        argv = ["bench", "--model", "last-value", "--dataset", "synthetic", "--out", str(out)]
+        result = runner.invoke(app, [*argv, "--boundary", boundary])
+        assert result.exit_code == 0, result.output
+        rows[boundary] = json.loads((out / "results.json").read_text())["rows"][0]
+    assert "straddling a boundary dropped" in rows["drop"]["protocol"]
+    assert rows["drop"]["metrics"] == rows["straddle"]["metrics"]  # test windows: the same
+    bad = runner.invoke(app, [*argv[:-1], str(tmp_path / "x"), "--boundary", "sideways"])
+    assert_one_line_error(bad, "unknown boundary")
