@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,10 +27,6 @@ from rich.table import Table
 from stgraph import __version__
 from stgraph.data.protocol import Protocol
 from stgraph.errors import InputError
-
-if TYPE_CHECKING:
-    from stgraph.bench.runner import AttributePlan
-    from stgraph.data.temporal import TemporalSignal
 
 app = typer.Typer(
     help="Graph learning on PyTorch Geometric for spatio-temporal and urban data.",
@@ -498,13 +494,13 @@ def bench(
         _list_pairs()
         return
     progress = progress and not quiet
+    from stgraph.bench.attributes import AttributePlan, part_slug
     from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import (
         RunOptions,
         git_commit,
         load_forecast_data,
         merge_attribute_rows,
-        part_slug,
         run_forecast,
         stage_checkpoint,
         stage_plan,
@@ -579,7 +575,10 @@ def bench(
         command=_command_line(),
     )
     signal = load_forecast_data(dataset, data_dir, history, horizon, protocol, boundary)
-    attributes = _attribute_plan(signal, holdout_attributes, per_attribute)
+    held_out = None
+    if holdout_attributes is not None:
+        held_out = [name.strip() for name in holdout_attributes.split(",") if name.strip()]
+    attributes = AttributePlan.choose(signal, held_out, per_attribute)
     rows = []
     with output_folder(out, create=context.is_main):
         try:
@@ -626,25 +625,6 @@ def _splits_early(plan: list) -> bool:
     """Whether a stage other than ``pretrain`` comes before the last of ``plan`` (its
     per-attribute models would have to seed the next stage)."""
     return any(step is not None and step.name != "pretrain" for step in plan[:-1])
-
-
-def _attribute_plan(
-    signal: TemporalSignal, holdout: str | None, per_attribute: bool
-) -> AttributePlan:
-    """The :class:`~stgraph.bench.runner.AttributePlan` of ``--holdout-attributes`` and
-    ``--per-attribute`` for ``signal``."""
-    from stgraph.bench.runner import AttributePlan
-
-    if (holdout is not None or per_attribute) and signal.num_features < 2:
-        fail(f"'{signal.name}' has one attribute: nothing to hold out or split")
-    held = []
-    if holdout is not None:
-        held = signal.feature_index([a.strip() for a in holdout.split(",") if a.strip()])
-        if not held:
-            fail("--holdout-attributes names no attribute")
-        if len(held) == signal.num_features:
-            fail("--holdout-attributes leaves no attribute to pretrain on")
-    return AttributePlan(tuple(held), per_attribute)
 
 
 REGION_FLAGS = (

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 import stgraph
+from stgraph.bench.attributes import part_slug
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
 from stgraph.data.protocol import BOUNDARIES, Protocol
 from stgraph.data.recipes import load_recipe
@@ -146,60 +147,6 @@ def stage_plan(spec: ModelSpec, stage: str | None, init: Path | None) -> list[St
     if not plan[0].needs_init and init is not None:
         raise InputError(f"stage '{plan[0].name}' starts from fresh weights, not a checkpoint")
     return plan
-
-
-@dataclass(frozen=True)
-class AttributePlan:
-    """Which attributes (features) of a multi-attribute dataset each stage trains on.
-
-    Attributes:
-        held_out: positions of the attributes kept out of pretraining: ``pretrain`` trains on
-            the others, every other stage (and a model without stages) on these.
-        per_attribute: every stage but ``pretrain`` trains one model per attribute, on that
-            attribute alone; their test sums are merged into one row.
-    """
-
-    held_out: tuple[int, ...] = ()
-    per_attribute: bool = False
-
-    def subset(self, signal: TemporalSignal, stage: Stage | None) -> tuple[TemporalSignal, str]:
-        """The attributes ``stage`` trains on, and the name of that subset (``""``: all)."""
-        everything = list(range(signal.num_features))
-        if not self.held_out:
-            return signal, ""
-        if stage is not None and stage.name == "pretrain":
-            keep = [i for i in everything if i not in self.held_out]
-            return signal.select_features(keep), f"{len(keep)} of {len(everything)} attributes"
-        held = list(self.held_out)
-        return signal.select_features(held), f"{len(held)} held-out attributes"
-
-    def splits(self, stage: Stage | None) -> bool:
-        """Whether ``stage`` trains one model per attribute."""
-        return self.per_attribute and not (stage is not None and stage.name == "pretrain")
-
-    def parts(
-        self, signal: TemporalSignal, stage: Stage | None
-    ) -> list[tuple[TemporalSignal, str]]:
-        """The ``(signal, part)`` runs of ``stage``: ``part`` names the attribute subset in the
-        row's dataset label and checkpoint folder (``""`` for every attribute together)."""
-        chosen, part = self.subset(signal, stage)
-        if not self.splits(stage):
-            return [(chosen, part)]
-        prefix = f"{part}, " if part else ""
-        return [
-            (chosen.select_features([i]), f"{prefix}{name}")
-            for i, name in enumerate(chosen.feature_names)
-        ]
-
-    def merged_part(self, signal: TemporalSignal, stage: Stage | None) -> str:
-        """The part named by the one row that merges ``stage``'s per-attribute runs."""
-        part = self.subset(signal, stage)[1]
-        return f"{part}, one model per attribute" if part else "one model per attribute"
-
-
-def part_slug(part: str) -> str:
-    """``part`` as a file-name suffix (``""`` for every attribute)."""
-    return "-" + "".join(c if c.isalnum() else "-" for c in part) if part else ""
 
 
 def checkpoint_folder(out: Path, model_name: str, dataset: str, seed: int, part: str = "") -> Path:

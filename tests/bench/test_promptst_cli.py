@@ -135,7 +135,7 @@ def test_bad_stage_input(tmp_path, attributes_folder, case):
     "argv, needle",
     [
         (["--holdout-attributes", "feature7"], "has no attribute 'feature7'"),
-        (["--holdout-attributes", "0,1,2"], "leaves no attribute to pretrain on"),
+        (["--holdout-attributes", "0,1,2"], "leaves none to pretrain on"),
         (["--holdout-attributes", "1,feature1"], "named twice"),
     ],
 )
