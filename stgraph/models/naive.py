@@ -49,6 +49,9 @@ class SeasonalNaive(nn.Module):
         scaler: the scaler of the inputs (default: ``None``, no scaling).
     """
 
+    receptive_hops = 0
+    """Each node's forecast reads its own series only (it runs on node mini-batches)."""
+
     def __init__(
         self,
         series: Tensor,
@@ -68,13 +71,15 @@ class SeasonalNaive(nn.Module):
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        """Predictions ``[B, L_out, N, F]`` (scaled units)."""
+        """Predictions ``[B, L_out, N, F]`` (scaled units; of ``batch["nodes"]`` when given)."""
         ahead = torch.arange(1, self.output_len + 1, device=batch["start"].device)
         seasons_back = (ahead + self.period - 1) // self.period  # ceil(h / P)
         origin = batch["start"][:, None] + self.input_len - 1  # the last input step t
         steps = origin + ahead - seasons_back * self.period
         valid = steps >= 0
         index = steps.clamp(min=0)
+        if "nodes" in batch:
+            index = (index[:, :, None], batch["nodes"][None, None, :])
         seasonal, observed = self.series[index], self.mask[index]
         usable = observed & valid[..., None, None]
         last = batch["x"][:, -1:].expand_as(seasonal)

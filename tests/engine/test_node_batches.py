@@ -19,7 +19,7 @@ def splits(signal):
     return [signal.windows(part, scaler) for part in ("train", "val", "test")]
 
 
-@pytest.mark.parametrize("name", ["stid", "st-transformer-bias-sparse"])
+@pytest.mark.parametrize("name", ["stid", "st-transformer-bias-sparse", "seasonal-naive"])
 def test_scoring_in_node_parts_equals_the_whole_graph(name):
     signal = diffusion_signal(num_nodes=30, num_steps=24 * 10, seed=1)
     _, _, test = splits(signal)
