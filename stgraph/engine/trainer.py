@@ -84,7 +84,8 @@ class TrainConfig:
     Attributes:
         epochs: maximum number of epochs (default: ``50``).
         batch_size: global batch size (default: ``64``).
-        eval_batch_size: batch size for scoring (default: ``256``).
+        eval_batch_size: batch size for scoring (default: ``None``: the training batch size,
+            so that one setting bounds the memory of both; scores do not depend on it).
         lr: AdamW learning rate (default: ``2e-3``).
         weight_decay: AdamW weight decay (default: ``1e-4``).
         clip_grad: gradient-norm clipping, ``None`` for none (default: ``5.0``).
@@ -109,7 +110,7 @@ class TrainConfig:
 
     epochs: int = 50
     batch_size: int = 64
-    eval_batch_size: int = 256
+    eval_batch_size: int | None = None
     lr: float = 2e-3
     weight_decay: float = 1e-4
     clip_grad: float | None = 5.0
@@ -206,6 +207,10 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.task, device_ids=ids)
         self._best_state: dict | None = None
+
+    @property
+    def _eval_batch_size(self) -> int:
+        return self.config.eval_batch_size or self.config.batch_size
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -325,7 +330,7 @@ class Trainer:
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
             for part in self._parts(windows):
-                for chunk in shard.split(self.config.eval_batch_size):
+                for chunk in shard.split(self._eval_batch_size):
                     batch = self._batch(windows, chunk, part)
                     metrics.update(*self._forward(windows, batch, part))
         all_reduce_sum(metrics.sums, self.context)
@@ -339,7 +344,7 @@ class Trainer:
         totals = torch.zeros(2, dtype=torch.float64)
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(VALIDATION_MASK_SEED)
-            for chunk in shard.split(self.config.eval_batch_size):
+            for chunk in shard.split(self._eval_batch_size):
                 batch = to_device(windows.gather(chunk), self.device)
                 with autocast(self.device, self.config.precision):
                     loss = self.task(_with_scaled_targets(windows, batch)).float()
