@@ -11,10 +11,11 @@ series), node-batched training (batches of 250 nodes) is compared with whole-gra
 3 seeds each, on the test windows.
 
 Run from the repository root, in two pieces (about 15 and 25 minutes on a 2-core machine):
-    .venv/bin/python benchmarks/scaling.py timing
-    .venv/bin/python benchmarks/scaling.py equivalence
-Each piece writes its JSON under benchmarks/results/scaling/, and the table
-benchmarks/results/scaling/results.md is rewritten from the pieces run so far.
+    .venv/bin/python benchmarks/scaling.py timing [MODEL ...]
+    .venv/bin/python benchmarks/scaling.py equivalence [MODEL ...]
+Each piece writes its JSON under benchmarks/results/scaling/ (rows of the models given, all
+by default, replace their earlier rows), and the table benchmarks/results/scaling/results.md
+is rewritten from the pieces run so far.
 """
 
 from __future__ import annotations
@@ -153,13 +154,15 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(timed(sys.argv[2], int(sys.argv[3]))))
         return
-    piece = sys.argv[1] if len(sys.argv) == 2 else ""
-    if piece not in ("timing", "equivalence"):
-        raise SystemExit("usage: scaling.py timing | equivalence")
+    piece, models = (sys.argv[1], sys.argv[2:] or list(MODELS)) if len(sys.argv) > 1 else ("", [])
+    if piece not in ("timing", "equivalence") or not set(models) <= set(MODELS):
+        raise SystemExit(f"usage: scaling.py timing | equivalence [{' '.join(MODELS)}]")
     OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{piece}.json"
+    rows = json.loads(path.read_text()) if path.exists() else []
+    rows = [r for r in rows if r["model"] not in models]  # rerun rows replace their old ones
     if piece == "timing":
-        rows = []
-        for name in MODELS:
+        for name in models:
             for size in SIZES:
                 done = subprocess.run(
                     [sys.executable, __file__, "--one", name, str(size)],
@@ -169,10 +172,10 @@ def main() -> None:
                 )
                 rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
                 print(rows[-1], flush=True)
-        (OUT / "timing.json").write_text(json.dumps(rows, indent=2))
     else:
-        same = [equivalence(name) for name in MODELS]
-        (OUT / "equivalence.json").write_text(json.dumps(same, indent=2))
+        rows += [equivalence(name) for name in models]
+    rows.sort(key=lambda r: (MODELS.index(r["model"]), r.get("nodes", 0)))
+    path.write_text(json.dumps(rows, indent=2))
     pieces = {
         name: json.loads((OUT / f"{name}.json").read_text())
         for name in ("timing", "equivalence")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import torch
 
+CHUNK_ENTRIES = 1 << 24
+"""Entries read at a time when fitting (128 MiB in float64)."""
+
 
 class StandardScaler:
     r"""Z-score :math:`(x - \mu) / \sigma` fitted on observed training values.
@@ -27,12 +30,22 @@ class StandardScaler:
     ) -> StandardScaler:
         """Fit on ``values`` ``[..., N, F]`` where ``mask`` (same shape, bool) is true."""
         kept = values.shape[-2:] if per_node else values.shape[-1:]
-        flat = values.reshape(-1, *kept).double()
+        flat = values.reshape(-1, *kept)
         keep = torch.ones_like(flat, dtype=torch.bool) if mask is None else mask.reshape(-1, *kept)
-        count = keep.sum(0).clamp(min=1)
-        mean = (flat * keep).sum(0) / count
-        var = (((flat - mean) * keep) ** 2).sum(0) / count
-        std = var.sqrt()
+        # two passes over chunks of rows in float64: the memory of a chunk, not of the series
+        rows = max(1, CHUNK_ENTRIES // max(flat[0].numel(), 1))
+        chunks = list(zip(flat.split(rows), keep.split(rows), strict=True))
+        total = torch.zeros(kept, dtype=torch.float64)
+        count = torch.zeros(kept, dtype=torch.float64)
+        for part, observed in chunks:
+            total += torch.where(observed, part.double(), 0.0).sum(0)
+            count += observed.sum(0)
+        count = count.clamp(min=1)
+        mean = total / count
+        squares = torch.zeros(kept, dtype=torch.float64)
+        for part, observed in chunks:
+            squares += torch.where(observed, part.double() - mean, 0.0).square().sum(0)
+        std = (squares / count).sqrt()
         self.mean = mean.float()
         self.std = torch.where(std > 0, std, torch.ones_like(std)).float()
         return self

@@ -13,10 +13,13 @@ full-graph sums.
 
 Which nodes share a part: for a model without edges, a random partition of the nodes every
 pass. For a graph model, random seeds would drag in a halo of nearly the whole graph, so
-the seeds are consecutive runs of the reverse Cuthill-McKee order of the graph (a
-bandwidth-reducing order: neighbours sit close in it, so a run is a compact patch and its
-halo a rim); training starts the runs at a random offset and visits them in a random order,
-drawn from the pass's seed, so resumed and distributed runs draw the same parts.
+the parts are compact patches: :math:`\lceil N / K \rceil` centres are drawn at random and
+every node joins its nearest centre in hops (a graph Voronoi partition, one multi-source
+breadth-first search with SciPy's :func:`~scipy.sparse.csgraph.dijkstra`); a patch larger
+than :math:`K` is cut into rings of at most :math:`K` nodes by distance from its centre. A
+patch's halo is then a rim whose share does not grow with :math:`N`. Training draws new
+centres every pass from the pass's seed (so resumed and distributed runs draw the same
+parts); scoring uses fixed ones.
 
 A part reaches the model as extra batch keys: ``nodes`` ``[n]`` (global ids of the rows of
 ``x``), and for a model with edges ``edge_index`` ``[2, e]`` (the subgraph, local ids) and
@@ -32,11 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.csgraph import reverse_cuthill_mckee
+from scipy.sparse.csgraph import dijkstra
 from torch import Tensor, nn
 from torch_geometric.utils import k_hop_subgraph
 
 from stgraph.errors import InputError
+
+EVAL_SEED = 0
+"""Seed of the fixed patches that scoring walks."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +69,32 @@ class NodePart:
         return keys
 
 
-def locality_order(edge_index: Tensor, num_nodes: int) -> Tensor:
-    """``[N]`` the nodes in reverse Cuthill-McKee order of the undirected graph."""
+def voronoi_patches(edge_index: Tensor, num_nodes: int, size: int, seed: int) -> list[Tensor]:
+    """Compact patches of at most ``size`` nodes covering the graph once: the hop-distance
+    Voronoi cells of ``ceil(N / size)`` random centres drawn from ``seed``, large cells cut
+    into rings; nodes no centre reaches (other components) fill patches of their own."""
     row, col = edge_index.numpy()
     adjacency = sp.coo_matrix((np.ones(len(row)), (row, col)), shape=(num_nodes, num_nodes))
-    adjacency = (adjacency + adjacency.T).tocsr()
-    order = reverse_cuthill_mckee(adjacency, symmetric_mode=True)
-    return torch.as_tensor(order.astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    count = -(-num_nodes // size)
+    centres = torch.randperm(num_nodes, generator=generator)[:count].numpy()
+    distance, _, source = dijkstra(
+        adjacency.tocsr(),
+        directed=False,
+        indices=centres,
+        unweighted=True,
+        min_only=True,
+        return_predecessors=True,
+    )
+    reached = source >= 0
+    patches = []
+    order = np.lexsort((distance, source))  # by cell, then by distance from its centre
+    order = order[reached[order]]
+    cells = np.split(order, np.flatnonzero(np.diff(source[order])) + 1) if len(order) else []
+    for cell in cells:
+        patches += [torch.as_tensor(ring) for ring in np.array_split(cell, -(-len(cell) // size))]
+    stranded = torch.as_tensor(np.flatnonzero(~reached))
+    return patches + (list(stranded.split(size)) if len(stranded) else [])
 
 
 def receptive_hops(model: nn.Module) -> int:
@@ -104,7 +129,6 @@ class NodeBatcher:
         self.batch_size = batch_size
         self.hops = hops
         self.edge_index = None if hops == 0 or edge_index is None else edge_index.cpu()
-        self.order = None if self.edge_index is None else locality_order(self.edge_index, num_nodes)
 
     def part(self, seeds: Tensor) -> NodePart:
         """The part of ``seeds`` (global ids) with its ``hops``-hop in-neighbourhood."""
@@ -115,25 +139,24 @@ class NodeBatcher:
         )
         return NodePart(nodes, seed_positions, edge_index, edge_mask.nonzero().view(-1))
 
+    def _patches(self, seed: int) -> list[Tensor]:
+        if self.edge_index is None:
+            order = torch.randperm(self.num_nodes, generator=torch.Generator().manual_seed(seed))
+            return list(order.split(self.batch_size))
+        return voronoi_patches(self.edge_index, self.num_nodes, self.batch_size, seed)
+
     def train_parts(self, seed: int) -> Iterator[NodePart]:
         """A random partition of the nodes into parts, drawn from ``seed``."""
-        generator = torch.Generator().manual_seed(seed)
-        if self.order is None:
-            order = torch.randperm(self.num_nodes, generator=generator)
-            for seeds in order.split(self.batch_size):
-                yield self.part(seeds)
-            return
-        offset = int(torch.randint(self.batch_size, (1,), generator=generator))
-        runs = self.order.roll(-offset).split(self.batch_size)
-        for index in torch.randperm(len(runs), generator=generator).tolist():
-            yield self.part(runs[index])
+        patches = self._patches(seed)
+        for index in torch.randperm(len(patches), generator=torch.Generator().manual_seed(seed)):
+            yield self.part(patches[index])
 
     def eval_parts(self) -> Iterator[NodePart]:
-        """``batch_size`` seeds a part, in the node order (the locality order for a graph
-        model)."""
-        order = torch.arange(self.num_nodes) if self.order is None else self.order
-        for seeds in order.split(self.batch_size):
+        """A fixed partition: the nodes in order for a model without edges, fixed patches for
+        a graph model."""
+        if self.edge_index is None:
+            patches = list(torch.arange(self.num_nodes).split(self.batch_size))
+        else:
+            patches = self._patches(EVAL_SEED)
+        for seeds in patches:
             yield self.part(seeds)
-
-    def __len__(self) -> int:
-        return -(-self.num_nodes // self.batch_size)

@@ -147,3 +147,14 @@ def test_dropping_straddling_windows_keeps_every_target_inside_its_part(split):
     assert int(kept.window_starts("train")[-1]) + 24 > first_target[1]  # DCRNN's overlap
     assert "straddling a boundary dropped" in dropped.protocol.describe()
     assert "kept, DCRNN's convention" in kept.protocol.describe()
+
+
+def test_the_scaler_is_fitted_chunk_by_chunk_to_the_same_values(monkeypatch):
+    import stgraph.data.scaler as scaler_module
+
+    s = make_signal(300, features=3)
+    whole = s.fit_scaler()
+    monkeypatch.setattr(scaler_module, "CHUNK_ENTRIES", 7)  # two rows a chunk
+    chunked = s.fit_scaler()
+    torch.testing.assert_close(chunked.mean, whole.mean, rtol=0, atol=1e-6)
+    torch.testing.assert_close(chunked.std, whole.std, rtol=0, atol=1e-6)
