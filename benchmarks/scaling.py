@@ -102,7 +102,7 @@ def spread(values: list[float]) -> str:
 def table(rows: list[dict] | None, same: list[dict] | None) -> list[str]:
     """The Markdown table of the pieces run so far."""
     lines = [
-        f"Commands: `.venv/bin/python {Path(__file__).as_posix()} timing` and `... equivalence` "
+        "Commands: `.venv/bin/python benchmarks/scaling.py timing` and `... equivalence` "
         f"(2-core CPU, torch {torch.__version__}, nothing else running).",
     ]
     if rows:
