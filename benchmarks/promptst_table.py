@@ -35,8 +35,7 @@ def main() -> None:
     protocol = load_recipe("nyc-complaints").forecasting_protocol()
     for row in rows:
         sums = torch.tensor(row["test_sums"], dtype=torch.float64)
-        scored = ForecastMetrics(protocol.output_len, protocol.mape_threshold, sums.size(2))
-        scored.sums = sums
+        scored = ForecastMetrics.from_sums(sums, protocol.mape_threshold)
         row.update(score_fields(scored, protocol, row["attributes"]))
     order = {"baselines": 0, "pretrain": 1, "prompt-tune": 2, "tiny-prompt": 3, "finetune": 4}
     rows.sort(key=lambda r: (order.get(r["stage"] or "baselines", 5), r["seed"]))

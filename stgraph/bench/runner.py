@@ -17,7 +17,7 @@ import torch
 import stgraph
 from stgraph.bench.attributes import part_slug
 from stgraph.bench.specs import ModelOptions, ModelSpec, check_pair, get_model
-from stgraph.data.protocol import BOUNDARIES, Protocol
+from stgraph.data.protocol import Protocol
 from stgraph.data.recipes import load_recipe
 from stgraph.data.registry import dataset_label, get_spec, load_dataset
 from stgraph.data.temporal import TemporalSignal, WindowDataset
@@ -101,11 +101,11 @@ def load_forecast_data(
             signal, protocol=load_recipe(dataset).forecasting_protocol(protocol)
         )
     if boundary is not None:
-        if boundary not in BOUNDARIES:
-            raise InputError(f"unknown boundary '{boundary}'; choose {' or '.join(BOUNDARIES)}")
-        signal = dataclasses.replace(
-            signal, protocol=dataclasses.replace(signal.protocol, boundary=boundary)
-        )
+        try:
+            with_boundary = dataclasses.replace(signal.protocol, boundary=boundary)
+        except ValueError as err:  # the protocol names the choices
+            raise InputError(str(err)) from err
+        signal = dataclasses.replace(signal, protocol=with_boundary)
     if history is None and horizon is None:
         return signal
     for name, value in (("history", history), ("horizon", horizon)):
@@ -301,8 +301,7 @@ def merge_attribute_rows(rows: list[dict], protocol: Protocol, dataset: str, par
     their test sums put side by side, costs summed or averaged, parameters per attribute."""
     first = rows[0]
     sums = torch.cat([torch.tensor(r["test_sums"], dtype=torch.float64) for r in rows], dim=2)
-    scored = ForecastMetrics(protocol.output_len, protocol.mape_threshold, sums.size(2))
-    scored.sums = sums
+    scored = ForecastMetrics.from_sums(sums, protocol.mape_threshold)
     attributes = [a for r in rows for a in r["attributes"]]
     merged = dict(first)
     merged.update(score_fields(scored, protocol, attributes))

@@ -56,6 +56,14 @@ class ForecastMetrics:
         self.features = features
         self.sums = torch.zeros(len(SUMS), horizon, features, dtype=torch.float64)
 
+    @classmethod
+    def from_sums(cls, sums: Tensor, mape_threshold: float = 0.0) -> ForecastMetrics:
+        """An accumulator holding ``sums`` ``[SUMS, horizon, features]`` (e.g. the test sums a
+        result row stores, or several rows' put side by side along the features)."""
+        metrics = cls(sums.size(1), mape_threshold, sums.size(2))
+        metrics.sums = sums.to(torch.float64)
+        return metrics
+
     def update(self, pred: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
         """Add a batch: ``pred``, ``target`` and ``mask`` are ``[B, L_out, ...]`` (``[B, L_out,
         ..., F]`` with ``features = F > 1``)."""

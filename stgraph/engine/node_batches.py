@@ -97,6 +97,12 @@ def voronoi_patches(edge_index: Tensor, num_nodes: int, size: int, seed: int) ->
     return patches + (list(stranded.split(size)) if len(stranded) else [])
 
 
+def check_node_batch_size(size: int) -> None:
+    """An input error unless a node batch of ``size`` seeds can exist."""
+    if size < 1:
+        raise InputError(f"a node batch needs at least one node, got {size}")
+
+
 def receptive_hops(model: nn.Module) -> int:
     """``model.receptive_hops``, or an input error for a model that needs its whole graph."""
     hops = getattr(model, "receptive_hops", None)
@@ -121,14 +127,14 @@ class NodeBatcher:
     def __init__(
         self, num_nodes: int, batch_size: int, hops: int, edge_index: Tensor | None = None
     ) -> None:
-        if batch_size < 1:
-            raise InputError(f"a node batch needs at least one node, got {batch_size}")
+        check_node_batch_size(batch_size)
         if hops > 0 and edge_index is None:
             raise ValueError("a model with receptive_hops > 0 must expose its edge_index")
         self.num_nodes = num_nodes
         self.batch_size = batch_size
         self.hops = hops
         self.edge_index = None if hops == 0 or edge_index is None else edge_index.cpu()
+        self._eval_parts: list[NodePart] | None = None
 
     def part(self, seeds: Tensor) -> NodePart:
         """The part of ``seeds`` (global ids) with its ``hops``-hop in-neighbourhood."""
@@ -151,12 +157,13 @@ class NodeBatcher:
         for index in torch.randperm(len(patches), generator=torch.Generator().manual_seed(seed)):
             yield self.part(patches[index])
 
-    def eval_parts(self) -> Iterator[NodePart]:
+    def eval_parts(self) -> list[NodePart]:
         """A fixed partition: the nodes in order for a model without edges, fixed patches for
-        a graph model."""
-        if self.edge_index is None:
-            patches = list(torch.arange(self.num_nodes).split(self.batch_size))
-        else:
-            patches = self._patches(EVAL_SEED)
-        for seeds in patches:
-            yield self.part(seeds)
+        a graph model (built once, then reused by every scoring pass)."""
+        if self._eval_parts is None:
+            if self.edge_index is None:
+                patches = list(torch.arange(self.num_nodes).split(self.batch_size))
+            else:
+                patches = self._patches(EVAL_SEED)
+            self._eval_parts = [self.part(seeds) for seeds in patches]
+        return self._eval_parts

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,12 @@ from stgraph.data.temporal import WindowDataset
 from stgraph.engine.device import autocast, check_precision, to_device
 from stgraph.engine.distributed import Context, all_reduce_sum
 from stgraph.engine.metrics import ForecastMetrics, masked_mae_loss, masked_mse_loss
-from stgraph.engine.node_batches import NodeBatcher, NodePart, receptive_hops
+from stgraph.engine.node_batches import (
+    NodeBatcher,
+    NodePart,
+    check_node_batch_size,
+    receptive_hops,
+)
 from stgraph.errors import InputError
 
 CHECKPOINT_NAME = "last.pt"
@@ -178,11 +184,12 @@ class Trainer:
         if config.objective == "reconstruct" and not hasattr(model, "reconstruction_loss"):
             raise InputError(f"{type(model).__name__} has no self-supervised pretraining")
         self.hops = None
+        self._node_batcher: NodeBatcher | None = None
         if config.node_batch_size is not None:
             if config.objective != "forecast":
                 raise InputError("node mini-batches are for forecasting, not for pretraining")
+            check_node_batch_size(config.node_batch_size)
             self.hops = receptive_hops(model)
-            NodeBatcher(1, config.node_batch_size, 0)  # the size is checked before any work
         self.context = context or Context()
         self.device = self.context.device
         check_precision(config.precision, self.device)
@@ -252,16 +259,27 @@ class Trainer:
         self.state = FitState(**state)
         return True
 
-    def _parts(self, windows: WindowDataset, seed: int | None = None) -> list[NodePart | None]:
-        """The node parts of a pass over ``windows``: ``[None]`` (the whole graph) without
-        node batches; a random partition drawn from ``seed``, or the nodes in order."""
+    def _batcher(self, windows: WindowDataset) -> NodeBatcher | None:
+        """The node batcher of ``windows``' graph (kept, so scoring reuses its parts), or
+        ``None`` without node batches."""
         if self.config.node_batch_size is None:
-            return [None]
-        edges = getattr(self.model, "edge_index", None) if self.hops else None
-        batcher = NodeBatcher(
-            windows.source.num_nodes, self.config.node_batch_size, self.hops, edges
-        )
-        return list(batcher.eval_parts() if seed is None else batcher.train_parts(seed))
+            return None
+        nodes = windows.source.num_nodes
+        if self._node_batcher is None or self._node_batcher.num_nodes != nodes:
+            edges = getattr(self.model, "edge_index", None) if self.hops else None
+            self._node_batcher = NodeBatcher(nodes, self.config.node_batch_size, self.hops, edges)
+        return self._node_batcher
+
+    def _train_parts(self, windows: WindowDataset, seed: int) -> Iterator[NodePart | None]:
+        """The node parts of one training step, drawn from ``seed`` one at a time (``None``:
+        the whole graph)."""
+        batcher = self._batcher(windows)
+        return iter([None]) if batcher is None else batcher.train_parts(seed)
+
+    def _eval_parts(self, windows: WindowDataset) -> list[NodePart | None]:
+        """The fixed node parts that scoring walks (``[None]``: the whole graph)."""
+        batcher = self._batcher(windows)
+        return [None] if batcher is None else batcher.eval_parts()
 
     def _batch(
         self, windows: WindowDataset, indices: torch.Tensor, part: NodePart | None
@@ -312,7 +330,7 @@ class Trainer:
         source = windows.source
         out = torch.empty(len(indices), source.protocol.output_len, *source.signal.shape[1:])
         with torch.no_grad():
-            for part in self._parts(windows):
+            for part in self._eval_parts(windows):
                 prediction = self._seed_outputs(self._batch(windows, indices, part), part)[0]
                 scaler = self._scaler(windows, part)
                 if scaler is not None:
@@ -329,7 +347,7 @@ class Trainer:
         metrics = ForecastMetrics(protocol.output_len, protocol.mape_threshold, features)
         shard = torch.arange(len(windows))[self.context.rank :: self.context.world_size]
         with torch.no_grad():
-            for part in self._parts(windows):
+            for part in self._eval_parts(windows):
                 for chunk in shard.split(self._eval_batch_size):
                     batch = self._batch(windows, chunk, part)
                     metrics.update(*self._forward(windows, batch, part))
@@ -362,6 +380,37 @@ class Trainer:
         name = protocol.selection_metric
         return self.evaluate(val).compute((name,), attribute_mean=protocol.attribute_mean)[name]
 
+    def _step(
+        self, train: WindowDataset, global_batch: torch.Tensor, part: NodePart | None
+    ) -> tuple[float, float, float]:
+        """One optimiser step on this rank's share of ``global_batch`` (of ``part``'s nodes):
+        the step's loss, the count it is normalised by, and the seconds spent on data."""
+        local = global_batch[self.context.rank :: self.context.world_size]
+        tick = time.perf_counter()
+        batch = self._batch(train, local, part)
+        data_seconds = time.perf_counter() - tick
+        if self.config.objective == "reconstruct":
+            # each rank's mean; data parallelism averages the ranks' gradients
+            count, scale = len(local), 1
+            with autocast(self.device, self.config.precision):
+                loss = self.network(_with_scaled_targets(train, batch)).float()
+        else:
+            seeds = None if part is None else part.nodes[part.seeds]
+            count = max(train.target_count(global_batch, seeds), 1)
+            scale = self.context.world_size
+            prediction, target, mask = self._forward(train, batch, part)
+            loss = LOSSES[self.config.loss](prediction, target, mask, count)
+        objective = loss * scale
+        auxiliary = getattr(self.model, "auxiliary_loss", None)
+        if auxiliary is not None:  # each rank's own mean: ranks average their gradients
+            objective = objective + auxiliary.float()
+        self.optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        if self.config.clip_grad is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+        self.optimizer.step()
+        return loss.item(), count, data_seconds
+
     def _epoch(self, train: WindowDataset, epoch: int, progress: Progress | None) -> EpochRecord:
         seed = self.config.seed * 100_003 + epoch
         torch.manual_seed(seed)
@@ -370,39 +419,14 @@ class Trainer:
         total_loss, total_count, data_s = 0.0, 0.0, 0.0
         start = time.perf_counter()
         batches = order.split(self.config.batch_size)
-        steps = [
-            (global_batch, part)
-            for index, global_batch in enumerate(batches)
-            for part in self._parts(train, seed * 1_009 + index)
-        ]
-        task = progress.add_task(f"epoch {epoch + 1}", total=len(steps)) if progress else None
-        for global_batch, part in steps:
-            local = global_batch[self.context.rank :: self.context.world_size]
-            tick = time.perf_counter()
-            batch = self._batch(train, local, part)
-            data_s += time.perf_counter() - tick
-            if self.config.objective == "reconstruct":
-                # each rank's mean; data parallelism averages the ranks' gradients
-                count, scale = len(local), 1
-                with autocast(self.device, self.config.precision):
-                    loss = self.network(_with_scaled_targets(train, batch)).float()
-            else:
-                seeds = None if part is None else part.nodes[part.seeds]
-                count = max(train.target_count(global_batch, seeds), 1)
-                scale = self.context.world_size
-                prediction, target, mask = self._forward(train, batch, part)
-                loss = LOSSES[self.config.loss](prediction, target, mask, count)
-            objective = loss * scale
-            auxiliary = getattr(self.model, "auxiliary_loss", None)
-            if auxiliary is not None:  # each rank's own mean: ranks average their gradients
-                objective = objective + auxiliary.float()
-            self.optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            if self.config.clip_grad is not None:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
-            self.optimizer.step()
-            total_loss += loss.item() * count
-            total_count += count
+        task = progress.add_task(f"epoch {epoch + 1}", total=len(batches)) if progress else None
+        for index, global_batch in enumerate(batches):
+            # parts one at a time: a part's subgraph is built when its step comes
+            for part in self._train_parts(train, seed * 1_009 + index):
+                loss, count, seconds = self._step(train, global_batch, part)
+                total_loss += loss * count
+                total_count += count
+                data_s += seconds
             if progress is not None:
                 progress.update(
                     task,
