@@ -11,8 +11,9 @@
 #     scratch       the same architecture trained on one attribute only, per attribute
 #     no-graph      pretrain + prompt-tune with a graph-blind spatial encoder
 #     holdout       pretrain on 15 types, then prompt-tune and scratch on the 4 held out
-# then  .venv/bin/python benchmarks/promptst_table.py  writes the table over the seeds run so
-# far (benchmarks/results/promptst-nyc-complaints/results.{md,csv,json}).
+# then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-nyc-complaints \
+#   --rescore nyc-complaints  writes the table over the seeds run so far
+# (benchmarks/results/promptst-nyc-complaints/results.{md,csv,json}).
 #
 # Protocol: the dataset's (PromptST's): 12 -> 12, last 1168 windows test and 584 validation,
 # one scaler per attribute fitted on the training steps, unmasked RMSE and MAE per attribute
@@ -28,7 +29,7 @@ root=benchmarks/results/promptst-nyc-complaints
 held=complaint_15,complaint_16,complaint_17,complaint_18
 bench() {
   .venv/bin/stgraph bench --dataset nyc-complaints --loss mse --epochs "$epochs" --patience 3 \
-    --lr 3e-3 --no-progress --resume "$@"
+    --lr 3e-3 --no-progress --resume --boundary straddle "$@"  # DCRNN's split, as committed
 }
 if [ "$piece" = baselines ]; then
   bench --model last-value,seasonal-naive-daily,seasonal-naive-weekly,ridge,stid --seeds "$@" \

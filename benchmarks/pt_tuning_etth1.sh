@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
-# PT-Tuning on ETTh1 (issue 13), one piece per call: a horizon and a seed list. Run from the
-# repository root:  bash benchmarks/pt_tuning_etth1.sh HORIZON EPOCHS SEEDS...
-#   e.g. bash benchmarks/pt_tuning_etth1.sh 96 3 0
-# LTSF protocol (336 -> HORIZON, 12/4/4 months, one scaler per variable, MSE/MAE on
-# standardised values, every test window scored), MSE training loss. Writes
-# benchmarks/results/pt-tuning-etth1-h<HORIZON>/{baselines,pt-tuning}/results.{md,csv,json};
-# rerun with --resume semantics by calling again (checkpoints stay in the output folder).
+# PT-Tuning on ETTh1 (issue 13), one piece per call. Run from the repository root:
+#   bash benchmarks/pt_tuning_etth1.sh baselines HORIZON SEED...  last-value, seasonal naive,
+#                                                                DLinear (20 epochs, patience 3)
+#   bash benchmarks/pt_tuning_etth1.sh stages HORIZON SEED        pretrain, then pt-tuning,
+#       linear-probe and finetune from its checkpoint, and supervised from scratch
+# then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h<H>
+# writes the table over the seeds run so far.
+#
+# Protocol: LTSF (HISTORY -> HORIZON, default history 336; ETT borders 12/4/4 months, one
+# scaler per variable fitted on train, MSE/MAE on standardised values over every channel and
+# step, every test window scored). MSE training loss, AdamW with a cosine schedule, batch 32;
+# PT-Tuning stages EPOCHS epochs each (default 5), patience 2, lr 1e-3 (5e-3 for pt-tuning and
+# linear-probe, which train few parameters).
+# An interrupted piece continues when called again (--resume).
 set -euo pipefail
 export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
-horizon=$1; epochs=$2; shift 2
-out=benchmarks/results/pt-tuning-etth1-h$horizon
-.venv/bin/stgraph bench --model last-value,seasonal-naive,dlinear --dataset etth1 --horizon "$horizon" \
-  --loss mse --epochs 20 --patience 3 --lr 5e-3 --batch-size 32 --seeds "$@" --no-progress \
-  --out "$out/baselines"
-.venv/bin/stgraph bench --model pt-tuning --dataset etth1 --horizon "$horizon" --loss mse \
-  --epochs "$epochs" --patience 2 --lr 1e-3 --batch-size 128 --seeds "$@" --no-progress \
-  --out "$out/pt-tuning"
+piece=$1; horizon=$2; shift 2
+epochs=${EPOCHS:-5}
+history=${HISTORY:-336}
+root=benchmarks/results/pt-tuning-etth1-h$horizon
+[ "$history" = 336 ] || root=$root-context$history
+bench() {
+  .venv/bin/stgraph bench --dataset etth1 --history "$history" --horizon "$horizon" --loss mse \
+    --batch-size 32 --no-progress --resume "$@"
+}
+case $piece in
+  baselines)
+    bench --model last-value,seasonal-naive,dlinear --epochs 20 --patience 3 --lr 5e-3 \
+      --seeds "$@" --out $root/baselines ;;
+  stages)
+    seed=$1; out=$root/seed$seed
+    stage() { bench --model pt-tuning --epochs "$epochs" --patience 2 --seeds "$seed" "$@"; }
+    stage --stage pretrain --lr 1e-3 --out $out/pretrain
+    init=$out/pretrain/checkpoints/pt-tuning-etth1-seed$seed/pretrain.pt
+    stage --stage pt-tuning --init "$init" --lr 5e-3 --out $out/pt-tuning
+    stage --stage linear-probe --init "$init" --lr 5e-3 --out $out/linear-probe
+    stage --stage finetune --init "$init" --lr 1e-3 --out $out/finetune
+    stage --stage supervised --lr 1e-3 --out $out/supervised ;;
+  *) echo "unknown piece: $piece" >&2; exit 2 ;;
+esac

@@ -27,7 +27,7 @@ backbone=(--epochs "$epochs" --patience 3 --precision bf16)
 run() {  # run OUT_NAME DATASET MODELS OPTIONS...
   local out=benchmarks/results/st-link-$1 dataset=$2 models=$3; shift 3
   .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds "${seeds[@]}" \
-    --no-progress --resume --out "$out" "$@"
+    --no-progress --resume --boundary straddle --out "$out" "$@"  # DCRNN's split, as committed
 }
 case $piece in
   los-loop-baselines) run "$piece" los-loop "$baselines" --epochs 20 --patience 5 ;;

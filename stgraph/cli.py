@@ -408,8 +408,9 @@ def bench(
     boundary: Annotated[
         str | None,
         typer.Option(
-            help="Windows whose targets straddle a split boundary: straddle (kept, DCRNN's "
-            "convention) or drop; default: the dataset protocol's."
+            help="Windows whose targets straddle a split boundary: drop (every part's targets "
+            "inside it) or straddle (kept, DCRNN's convention); default: the dataset "
+            "protocol's, drop unless its recipe says otherwise."
         ),
     ] = None,
     node_batch_size: Annotated[

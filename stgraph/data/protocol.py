@@ -32,7 +32,7 @@ class Protocol:
             windows whose targets cross into the next part: ``"straddle"`` keeps them (DCRNN's
             convention: the last training targets reach into validation, the last validation
             targets into test) or ``"drop"`` leaves them out, so every part's targets lie
-            inside it; ``split_steps`` always drops them (default: ``"straddle"``).
+            inside it; ``split_steps`` always drops them (default: ``"drop"``).
         null_value: reading that means "missing" (masked out of metrics and scaler fitting);
             ``None`` when only NaN is missing (default: ``0.0``).
         steps_per_day: sampling rate, for time-of-day features (default: ``288``, 5 minutes).
@@ -62,7 +62,7 @@ class Protocol:
     split: tuple[float, float, float] = (0.7, 0.1, 0.2)
     split_steps: tuple[int, int, int] | None = None
     split_windows: tuple[int, int] | None = None
-    boundary: str = "straddle"
+    boundary: str = "drop"
     null_value: float | None = 0.0
     steps_per_day: int | None = 288
     metrics: tuple[str, ...] = ("MAE", "RMSE", "MAPE")

@@ -151,7 +151,10 @@ class TemporalSignal:
             train = train[train + span <= val[0] + p.input_len]
             val = val[val + span <= test[0] + p.input_len]
             if len(train) == 0 or len(val) == 0:
-                raise InputError(f"{self.name}: the split leaves an empty part ({count} windows)")
+                raise InputError(
+                    f"{self.name}: the split leaves an empty part ({count} windows, "
+                    f"{p.output_len - 1} before each boundary dropped as their targets cross it)"
+                )
         return train, val, test
 
     @property

@@ -294,8 +294,10 @@ class Trainer:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The model's predictions (fp32, scaler units), the targets and their mask, at
         ``part``'s seed nodes (every node without a part)."""
+        # a pretraining's network returns its loss; its forecasts come from the model itself
+        forecaster = self.network if self.config.objective == "forecast" else self.model
         with autocast(self.device, self.config.precision):
-            prediction = self.network(batch)
+            prediction = forecaster(batch)
         outputs = (prediction.float(), batch["y"], batch["y_mask"])
         if part is None:
             return outputs

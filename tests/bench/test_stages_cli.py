@@ -52,8 +52,8 @@ def bad_stage_input(tmp_path, case):
         save_stage_checkpoint(checkpoint, "stid", PTTuning(12, 12))
         return ["--stage", "pt-tuning", "--init", str(checkpoint)], "holds a 'stid' model"
     if case == "other width":
-        save_stage_checkpoint(checkpoint, "pt-tuning", PTTuning(12, 12, channels=64, heads=4))
-        return ["--stage", "pt-tuning", "--init", str(checkpoint)], "channels=64"
+        save_stage_checkpoint(checkpoint, "pt-tuning", PTTuning(12, 12, channels=32, heads=4))
+        return ["--stage", "pt-tuning", "--init", str(checkpoint)], "channels=32"
     if case == "not a checkpoint":
         checkpoint.write_text("hello")
         return ["--stage", "finetune", "--init", str(checkpoint)], "cannot read checkpoint"

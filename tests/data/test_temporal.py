@@ -15,7 +15,7 @@ def make_signal(steps=200, protocol=None, nodes=3, features=2):
 
 
 def test_ratio_split_follows_dcrnn_rounding_and_is_chronological():
-    s = make_signal(200)
+    s = make_signal(200, Protocol(steps_per_day=24, boundary="straddle"))
     count = 200 - 24 + 1
     train, val, test = (s.window_starts(k) for k in ("train", "val", "test"))
     assert len(train) == round(0.7 * count) and len(test) == round(0.2 * count)
@@ -50,7 +50,7 @@ def test_scaler_never_sees_validation_or_test_values():
 
 
 def test_windows_are_index_slices_sharing_one_graph():
-    s = make_signal(100)
+    s = make_signal(200)
     scaler = s.fit_scaler()
     windows = s.windows("test", scaler)
     assert windows.graph is s.graph
@@ -136,8 +136,8 @@ def test_unknown_or_repeated_features_are_input_errors(names):
 
 @pytest.mark.parametrize("split", [{}, {"split_windows": (30, 50)}])
 def test_dropping_straddling_windows_keeps_every_target_inside_its_part(split):
-    kept = make_signal(300, Protocol(steps_per_day=24, **split))
-    dropped = make_signal(300, Protocol(steps_per_day=24, boundary="drop", **split))
+    kept = make_signal(300, Protocol(steps_per_day=24, boundary="straddle", **split))
+    dropped = make_signal(300, Protocol(steps_per_day=24, **split))  # the default
     parts = [dropped.window_starts(k) for k in ("train", "val", "test")]
     first_target = [int(p[0]) + 12 for p in parts]
     assert int(parts[0][-1]) + 24 <= first_target[1]  # train targets end before validation's

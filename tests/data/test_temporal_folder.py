@@ -146,7 +146,7 @@ def test_bench_on_a_bad_folder_is_one_line_and_writes_nothing(tmp_path):
 def test_npy_readings_are_memory_mapped_not_copied(tmp_path):
     folder = tmp_path / "big"
     folder.mkdir()
-    np.save(folder / "readings.npy", np.arange(60 * 3, dtype=np.float32).reshape(60, 3) + 1)
+    np.save(folder / "readings.npy", np.arange(200 * 3, dtype=np.float32).reshape(200, 3) + 1)
     (folder / "nodes.csv").write_text("id,x,y\na,0,0\nb,1,0\nc,0,1\n")
     (folder / "protocol.json").write_text(json.dumps({"start": 0, "step_seconds": 3600}))
     signal = load_temporal_folder(folder)

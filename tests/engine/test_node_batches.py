@@ -33,7 +33,7 @@ def test_scoring_in_node_parts_equals_the_whole_graph(name):
 
 
 def test_the_halo_is_what_the_seeds_read():
-    signal = diffusion_signal(num_nodes=30, num_steps=24 * 4, seed=2)
+    signal = diffusion_signal(num_nodes=30, num_steps=24 * 8, seed=2)
     model = build("st-transformer-bias-sparse", signal)
     batcher = NodeBatcher(30, 5, model.receptive_hops, model.edge_index)
     part = batcher.part(torch.tensor([3, 17]))
@@ -77,7 +77,7 @@ def test_node_batches_learn_the_planted_series():
 
 
 def test_models_that_need_the_whole_graph_refuse_node_batches():
-    signal = diffusion_signal(num_nodes=12, num_steps=24 * 4)
+    signal = diffusion_signal(num_nodes=12, num_steps=24 * 8)
     with pytest.raises(InputError, match="whole graph"):
         Trainer(build("st-transformer-bias", signal), TrainConfig(node_batch_size=4))
     with pytest.raises(InputError, match="at least one node"):
@@ -85,7 +85,7 @@ def test_models_that_need_the_whole_graph_refuse_node_batches():
 
 
 def test_graph_parts_are_compact_patches_with_a_small_halo():
-    signal = diffusion_signal(num_nodes=600, num_steps=48, seed=4)
+    signal = diffusion_signal(num_nodes=600, num_steps=192, seed=4)
     model = build("st-transformer-bias-sparse", signal)
     batcher = NodeBatcher(600, 40, model.receptive_hops, model.edge_index)
     patches = [len(p.nodes) for p in batcher.train_parts(seed=0)]

@@ -13,6 +13,7 @@ from stgraph.data.synthetic import diffusion_signal
 from stgraph.engine.trainer import TrainConfig, Trainer
 from stgraph.errors import InputError
 from stgraph.models.naive import LastValue
+from stgraph.models.pt_tuning import PTTuning
 from stgraph.models.stid import STID
 
 
@@ -29,6 +30,23 @@ def test_stid_learns_the_planted_daily_diffusion():
     last_value = naive.evaluate(test).compute(("MAE",))["MAE"]
     assert stid < 0.6 * last_value, (stid, last_value)
     assert state.best_epoch >= 0 and len(state.history) <= 15
+
+
+def test_a_pretraining_is_scored_on_the_models_forecasts_not_on_its_loss():
+    series = diffusion_signal(num_nodes=12, num_steps=24 * 12, seed=0)
+    scaler = series.fit_scaler()
+    train, val, test = (series.windows(p, scaler) for p in ("train", "val", "test"))
+    torch.manual_seed(0)
+    model = PTTuning(12, 12, patch_len=4, stride=4, channels=16, heads=2, layers=1)
+    config = TrainConfig(epochs=2, batch_size=32, progress=False, objective="reconstruct")
+    trainer = Trainer(model, config)
+    trainer.fit(train, val)
+    model.eval()
+    batch = test.gather(torch.arange(len(test)))
+    with torch.no_grad():
+        error = (scaler.inverse_transform(model(batch)) - batch["y"]).abs()
+    expected = error[batch["y_mask"]].mean().item()
+    assert trainer.evaluate(test).compute(("MAE",))["MAE"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_zero_epochs_is_an_input_error():

@@ -1,0 +1,65 @@
+"""One table over every piece and seed a benchmark script has run so far.
+
+Reads ROOT/*/results.json and ROOT/*/*/results.json (one folder per piece, or per seed and
+piece) and writes results.{md,csv,json} into ROOT: one row per model, stage and attribute
+set, mean ± sample standard deviation over the seeds found, ordered baselines first, then
+the stages in the order a pretrain-then-adapt chain runs them. With ``--rescore DATASET``,
+every row's metrics are recomputed from the test sums it stores under the dataset's protocol
+as the code defines it now (so pieces run before a change of metric definition read alike).
+Run from the repository root, e.g.:
+
+    .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-nyc-complaints \
+        --rescore nyc-complaints
+    .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h96
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from stgraph.bench.results import write_results
+from stgraph.bench.runner import score_fields
+from stgraph.data.recipes import load_recipe
+from stgraph.engine.metrics import ForecastMetrics
+from stgraph.engine.stages import STAGES
+
+STAGE_ORDER = {None: 0, **{name: i + 1 for i, name in enumerate(STAGES)}}
+"""Rows without a stage (baselines) first, then the stages in :data:`STAGES` order."""
+
+
+def rescore(rows: list[dict], dataset: str) -> None:
+    """Recompute each row's metrics from its stored test sums under ``dataset``'s protocol."""
+    protocol = load_recipe(dataset).forecasting_protocol()
+    for row in rows:
+        sums = torch.tensor(row["test_sums"], dtype=torch.float64)
+        scored = ForecastMetrics.from_sums(sums, protocol.mape_threshold)
+        row.update(score_fields(scored, protocol, row["attributes"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--rescore", metavar="DATASET")
+    args = parser.parse_args()
+    pieces = sorted(args.root.glob("*/results.json")) + sorted(args.root.glob("*/*/results.json"))
+    rows = [row for path in pieces for row in json.loads(path.read_text())["rows"]]
+    if not rows:
+        raise SystemExit(f"no results under {args.root}: run its benchmark script first")
+    if args.rescore:
+        rescore(rows, args.rescore)
+    rows.sort(key=lambda r: (STAGE_ORDER.get(r.get("stage"), len(STAGE_ORDER)), r["seed"]))
+    command = (
+        "each piece's own command is in results.json / results.csv; combined by "
+        f".venv/bin/python benchmarks/combine_pieces.py {args.root}"
+        + (f" --rescore {args.rescore}" if args.rescore else "")
+    )
+    for path in write_results(args.root, rows, command):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
