@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PT-Tuning on ETTh1 (issue 13), one piece per call. Run from the repository root:
-#   bash benchmarks/pt_tuning_etth1.sh baselines HORIZON SEED...  last-value, seasonal naive,
+#   bash benchmarks/pt_tuning_etth1.sh baselines HORIZON SEED...  last-value, seasonal naive, ridge,
 #                                                                DLinear (20 epochs, patience 3)
 #   bash benchmarks/pt_tuning_etth1.sh stages HORIZON SEED        pretrain, then pt-tuning,
 #       linear-probe and finetune from its checkpoint, and supervised from scratch
@@ -28,7 +28,7 @@ bench() {
 }
 case $piece in
   baselines)
-    bench --model last-value,seasonal-naive,dlinear --epochs 20 --patience 3 --lr 5e-3 \
+    bench --model last-value,seasonal-naive,ridge,dlinear --epochs 20 --patience 3 --lr 5e-3 \
       --seeds "$@" --out $root/baselines ;;
   stages)
     seed=$1; out=$root/seed$seed
