@@ -16,7 +16,8 @@
 # epoch here, against 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
 # Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations: one folder
-# per row under st-link-los-loop-ablations/).
+# per seed and row under st-link-los-loop-ablations/, combined into one table by
+#   .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/st-link-los-loop-ablations).
 set -euo pipefail
 export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
 piece=$1; shift
@@ -32,10 +33,14 @@ run() {  # run OUT_NAME DATASET MODELS OPTIONS...
 case $piece in
   los-loop-baselines) run "$piece" los-loop "$baselines" --epochs 20 --patience 5 ;;
   los-loop-main) run "$piece" los-loop st-link,st-llm "${backbone[@]}" ;;
-  los-loop-ablations)  # one call (and table) per row, so that each finishes on its own
-    for model in st-link-no-mrffn st-link-no-se st-link-node-index st-link-random-init \
-        st-link-full-tune; do
-      run "$piece/$model" los-loop "$model" "${backbone[@]}"
+  los-loop-ablations)  # one call (and folder) per seed and row, so that each finishes on its own
+    all_seeds=("${seeds[@]}")
+    for seed in "${all_seeds[@]}"; do
+      seeds=("$seed")
+      for model in st-link-no-mrffn st-link-no-se st-link-node-index st-link-random-init \
+          st-link-full-tune; do
+        run "$piece/seed$seed/$model" los-loop "$model" "${backbone[@]}"
+      done
     done ;;
   *)
     protocol=(); [[ $piece == nyc-flows-* ]] && protocol=(--protocol st-llm)
