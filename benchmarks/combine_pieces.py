@@ -3,14 +3,17 @@
 Reads ROOT/*/results.json and ROOT/*/*/results.json (one folder per piece, or per seed and
 piece) and writes results.{md,csv,json} into ROOT: one row per model, stage and attribute
 set, mean ± sample standard deviation over the seeds found, ordered baselines first, then
-the stages in the order a pretrain-then-adapt chain runs them. With ``--rescore DATASET``,
-every row's metrics are recomputed from the test sums it stores under the dataset's protocol
-as the code defines it now (so pieces run before a change of metric definition read alike).
+the stages in the order a pretrain-then-adapt chain runs them. With ``--published DATASET
+HORIZON``, the figures published for that dataset and horizon are quoted after our rows.
+With ``--rescore DATASET``, every row's metrics are recomputed from the test sums it stores
+under the dataset's protocol as the code defines it now (so pieces run before a change of
+metric definition read alike).
 Run from the repository root, e.g.:
 
     .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-nyc-complaints \
         --rescore nyc-complaints
-    .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h96
+    .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h96 \
+        --published etth1 96
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from stgraph.bench.published_forecasts import published_forecasts
 from stgraph.bench.results import write_results
 from stgraph.bench.runner import score_fields
 from stgraph.data.recipes import load_recipe
@@ -44,6 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--rescore", metavar="DATASET")
+    parser.add_argument(
+        "--published",
+        nargs=2,
+        metavar=("DATASET", "HORIZON"),
+        help="quote the published figures for DATASET at HORIZON after our rows",
+    )
     args = parser.parse_args()
     pieces = sorted(args.root.glob("*/results.json")) + sorted(args.root.glob("*/*/results.json"))
     rows = [row for path in pieces for row in json.loads(path.read_text())["rows"]]
@@ -56,8 +66,13 @@ def main() -> None:
         "each piece's own command is in results.json / results.csv; combined by "
         f".venv/bin/python benchmarks/combine_pieces.py {args.root}"
         + (f" --rescore {args.rescore}" if args.rescore else "")
+        + (f" --published {' '.join(args.published)}" if args.published else "")
     )
-    for path in write_results(args.root, rows, command):
+    published = []
+    if args.published:
+        dataset, horizon = args.published
+        published = published_forecasts(dataset, int(horizon))
+    for path in write_results(args.root, rows, command, published):
         print(f"wrote {path}")
 
 

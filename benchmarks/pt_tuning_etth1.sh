@@ -4,7 +4,8 @@
 #                                                                DLinear (20 epochs, patience 3)
 #   bash benchmarks/pt_tuning_etth1.sh stages HORIZON SEED        pretrain, then pt-tuning,
 #       linear-probe and finetune from its checkpoint, and supervised from scratch
-# then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h<H>
+# then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h<H> \
+#           --published etth1 <H>
 # writes the table over the seeds run so far.
 #
 # Protocol: LTSF (HISTORY -> HORIZON, default history 336; ETT borders 12/4/4 months, one

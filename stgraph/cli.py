@@ -496,6 +496,7 @@ def bench(
         return
     progress = progress and not quiet
     from stgraph.bench.attributes import AttributePlan, part_slug
+    from stgraph.bench.published_forecasts import published_forecasts
     from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import (
         RunOptions,
@@ -614,11 +615,18 @@ def bench(
             shutdown(context)
         if not context.is_main:
             return
-        files = write_results(out, rows, options.command)
+        published = published_forecasts(dataset_label(dataset), signal.protocol.output_len)
+        files = write_results(out, rows, options.command, published)
     if quiet:
         return
     console.print(f"protocol: {rows[0]['protocol']} ({rows[0]['horizon_note']})", highlight=False)
     print_table(_results_table(summarise(rows)))
+    for row in published:
+        console.print(
+            f"published (quoted, not run here): {row['model']}, {row['history']} -> "
+            f"{row['horizon']}: MSE {row['MSE']}, MAE {row['MAE']}",
+            highlight=False,
+        )
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from stgraph.bench.published_forecasts import published_markdown
 from stgraph.errors import InputError
 
 FILES = ("results.json", "results.csv", "results.md")
@@ -235,10 +236,18 @@ NESTED_FIELDS = ("metrics", "attribute_metrics", "test_sums", "attributes")
 """Row fields that stay out of the CSV (the JSON holds them); metrics are flattened instead."""
 
 
-def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
-    """Write ``results.json``, ``results.csv`` and ``results.md`` into ``out``."""
+def write_results(
+    out: Path, rows: list[dict], command: str, published: list[dict] | None = None
+) -> list[Path]:
+    """Write ``results.json``, ``results.csv`` and ``results.md`` into ``out``; ``published``
+    rows (:func:`~stgraph.bench.published_forecasts.published_forecasts`) are quoted after
+    ours in the JSON and the Markdown, never mixed into the CSV."""
+    published = published or []
     summary = summarise(rows)
-    _write_text(out / "results.json", json.dumps({"rows": rows, "summary": summary}, indent=2))
+    _write_text(
+        out / "results.json",
+        json.dumps({"rows": rows, "summary": summary, "published": published}, indent=2),
+    )
     buffer = io.StringIO()
     metric_keys = metric_columns(summary)
     plain = list(dict.fromkeys(k for row in rows for k in row if k not in NESTED_FIELDS))
@@ -249,7 +258,8 @@ def write_results(out: Path, rows: list[dict], command: str) -> list[Path]:
         flat.update({k: row["metrics"].get(k, "") for k in metric_keys})
         writer.writerow(flat)
     _write_text(out / "results.csv", buffer.getvalue())
-    _write_text(out / "results.md", markdown(summary, command))
+    quoted = "".join(f"{line}\n" for line in published_markdown(published))
+    _write_text(out / "results.md", markdown(summary, command) + quoted)
     return [out / name for name in FILES]
 
 

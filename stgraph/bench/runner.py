@@ -190,7 +190,7 @@ def run_forecast(
     torch.manual_seed(seed)
     model = spec.build(signal, scaler, stage.name if stage else None, options.model_options)
     if init is not None:
-        load_stage_checkpoint(init, model_name, model)
+        load_stage_checkpoint(init, spec.checkpoint_name, model)
     params = apply_stage(model, stage.name) if stage else apply_model_freezing(model)
     folder = (
         checkpoint_folder(options.out, model_name, dataset, seed, part)
@@ -223,7 +223,7 @@ def run_forecast(
     if stage is not None and options.out is not None and trainer.context.is_main:
         save_stage_checkpoint(
             stage_checkpoint(options.out, model_name, dataset, seed, stage.name, part),
-            model_name,
+            spec.checkpoint_name,
             model,
         )
     tick = time.perf_counter()

@@ -135,12 +135,18 @@ def _build_transformer(
 
 
 def _build_pt_tuning(
-    signal: TemporalSignal, scaler: StandardScaler, stage: str | None, _: ModelOptions
+    signal: TemporalSignal,
+    scaler: StandardScaler,
+    stage: str | None,
+    _: ModelOptions,
+    prompt: str = "per-patch",
 ) -> nn.Module:
+    """PT-Tuning for ``stage``: the reconstruction path for ``pretrain`` and ``pt-tuning``
+    (with ``prompt``-shaped prompts), the head path for the others."""
     p = signal.protocol
     path = "reconstruction" if stage in ("pretrain", "pt-tuning") else "head"
     try:
-        return PTTuning(p.input_len, p.output_len, forecast_path=path)
+        return PTTuning(p.input_len, p.output_len, prompt=prompt, forecast_path=path)
     except ValueError as err:  # settings that cannot make a model: the user's input
         raise InputError(f"pt-tuning on {signal.name}: {err}") from err
 
@@ -262,6 +268,8 @@ class ModelSpec:
             empty for models that train in one go.
         default_stages: the stages a run without a chosen stage goes through, in order.
         reads: the :class:`ModelOptions` fields the model reads.
+        weights_of: the model whose stage checkpoints this one reads and writes (``None``:
+            its own), for a variant that differs only in what a stage creates afresh.
     """
 
     name: str
@@ -271,6 +279,12 @@ class ModelSpec:
     stages: tuple[str, ...] = ()
     default_stages: tuple[str, ...] = ()
     reads: tuple[str, ...] = ()
+    weights_of: str | None = None
+
+    @property
+    def checkpoint_name(self) -> str:
+        """The model name its stage checkpoints carry."""
+        return self.weights_of or self.name
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -340,6 +354,15 @@ MODELS: dict[str, ModelSpec] = {
             _build_pt_tuning,
             stages=("pretrain", "pt-tuning", "linear-probe", "finetune", "supervised"),
             default_stages=("pretrain", "pt-tuning"),
+        ),
+        ModelSpec(
+            "pt-tuning-shared-prompt",
+            "forecasting",
+            "PT-Tuning with one prompt shared by every future patch (the prompt-shape ablation)",
+            functools.partial(_build_pt_tuning, prompt="shared"),
+            stages=("pt-tuning",),
+            default_stages=("pt-tuning",),
+            weights_of="pt-tuning",
         ),
         *(
             ModelSpec(

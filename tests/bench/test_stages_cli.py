@@ -46,6 +46,28 @@ def test_a_stage_starts_from_the_pretrain_checkpoint(tmp_path):
     assert row["model"] == "pt-tuning [linear-probe]" and row["trainable_parameters"] < 2000
 
 
+def test_the_shared_prompt_variant_tunes_one_row_on_a_pt_tuning_pretraining(tmp_path):
+    first = tmp_path / "pre"
+    argv = [*BASE, "--epochs", "1", "--stage", "pretrain", "--out", str(first)]
+    assert runner.invoke(app, argv).exit_code == 0
+    checkpoint = first / "checkpoints" / "pt-tuning-synthetic-seed0" / "pretrain.pt"
+    out = tmp_path / "shared"
+    argv = [a if a != "pt-tuning" else "pt-tuning-shared-prompt" for a in BASE]
+    argv += ["--epochs", "1", "--init", str(checkpoint), "--out", str(out)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    row = json.loads((out / "results.json").read_text())["rows"][0]
+    assert row["model"] == "pt-tuning-shared-prompt [pt-tuning]"
+    assert row["trainable_parameters"] == 64  # one prompt row of the model's width
+    folder = out / "checkpoints" / "pt-tuning-shared-prompt-synthetic-seed0"
+    tuned = torch.load(folder / "pt-tuning.pt", weights_only=True)
+    assert tuned["model_name"] == "pt-tuning" and tuned["state"]["mask_prompt.prompt"].shape[0] == 1
+    pretrained = torch.load(checkpoint, weights_only=True)["state"]
+    for key, value in pretrained.items():
+        if not key.startswith(("head.", "mask_prompt.prompt")):
+            assert torch.equal(value, tuned["state"][key]), key
+
+
 def bad_stage_input(tmp_path, case):
     checkpoint = tmp_path / "other.pt"
     if case == "other model":
