@@ -5,7 +5,9 @@
 #                                                    ridge, STID
 #   bash benchmarks/promptst.sh PIECE SEED           one seed of a PromptST piece:
 #     pretrain      the shared model on all 19 attributes (also the pretrain-only row)
-#     prompt-tune   frozen backbone, one prompt per layer per node + a new head, per attribute
+#     prompt-tune   frozen backbone, one prompt per layer per node, and the pretrained head
+#                   trained, per attribute
+#     fresh-head    prompt-tune with a new head, as PromptST's code does (the head ablation)
 #     tiny-prompt   frozen backbone and head, one shared prompt per layer, per attribute
 #     finetune      every weight from the pretrained state, per attribute
 #     scratch       the same architecture trained on one attribute only, per attribute
@@ -49,6 +51,9 @@ case $piece in
     lr=3e-3; [ "$piece" = finetune ] && lr=1e-3
     bench --model promptst --stage "$piece" --init "$(checkpoint $out/pretrain promptst)" \
       "${single[@]}" --lr $lr --out $out/$piece ;;
+  fresh-head)
+    bench --model promptst-fresh-head --stage prompt-tune \
+      --init "$(checkpoint $out/pretrain promptst)" "${single[@]}" --out $out/prompt-tune-fresh-head ;;
   scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;
   no-graph)
     bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain

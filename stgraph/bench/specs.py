@@ -157,11 +157,12 @@ def _build_promptst(
     stage: str | None,
     options: ModelOptions,
     spatial_bias: bool = True,
+    fresh_head: bool = False,
 ) -> nn.Module:
     """PromptST for ``stage``: prompts (one set per attribute) only in the prompt stages;
-    ``prompt-tune`` learns a new head as PromptST's code does, ``tiny-prompt`` has one prompt
-    per layer shared by every node on the pretrained head, ``finetune`` starts from the whole
-    pretrained state."""
+    ``prompt-tune`` trains them with the pretrained head (``fresh_head``: a new head, as
+    PromptST's code does), ``tiny-prompt`` has one prompt per layer shared by every node on
+    the frozen pretrained head, ``finetune`` starts from the whole pretrained state."""
     if stage in ("prompt-tune", "tiny-prompt") and options.prompt_tokens < 1:
         raise InputError(
             f"a prompt stage needs at least one prompt token, got {options.prompt_tokens}"
@@ -179,7 +180,7 @@ def _build_promptst(
         spatial_bias=spatial_bias,
         prompt_tokens=prompts,
         prompt_scope="shared" if stage == "tiny-prompt" else "node",
-        fresh_head=stage == "prompt-tune",
+        fresh_head=fresh_head,
     )
 
 
@@ -390,6 +391,16 @@ MODELS: dict[str, ModelSpec] = {
             stages=("pretrain", "prompt-tune", "tiny-prompt", "finetune", "supervised"),
             default_stages=("pretrain", "prompt-tune"),
             reads=("prompt_tokens",),
+        ),
+        ModelSpec(
+            "promptst-fresh-head",
+            "forecasting",
+            "PromptST prompt-tuned with a new head, as its code does (the head ablation)",
+            functools.partial(_build_promptst, fresh_head=True),
+            stages=("prompt-tune",),
+            default_stages=("prompt-tune",),
+            reads=("prompt_tokens",),
+            weights_of="promptst",
         ),
         ModelSpec(
             "promptst-no-graph",

@@ -75,7 +75,8 @@ class PromptST(nn.Module):
         prompt_scope: ``"node"`` (one prompt set per node in the temporal layers) or
             ``"shared"`` (default: ``"node"``).
         fresh_head: an adapting stage starts a new head (as PromptST's code does) rather than
-            keeping the pretrained one (default: ``True``).
+            the pretrained one, which ``prompt-tune`` then trains and ``tiny-prompt`` keeps
+            frozen (default: ``False``).
         dropout: dropout (default: ``0.0``, as PromptST's released scripts).
     """
 
@@ -101,7 +102,7 @@ class PromptST(nn.Module):
         spatial_layers: int = 2,
         prompt_tokens: int = 0,
         prompt_scope: str = "node",
-        fresh_head: bool = True,
+        fresh_head: bool = False,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()

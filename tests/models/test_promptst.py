@@ -3,6 +3,7 @@ import torch
 
 from stgraph.data.synthetic import diffusion_signal
 from stgraph.engine.freezing import apply_stage
+from stgraph.engine.stages import load_stage_checkpoint, save_stage_checkpoint
 from stgraph.models.promptst import PromptST, last_step
 
 
@@ -86,3 +87,18 @@ def test_bias_reaches_only_graph_nodes_and_no_graph_ablation_has_none():
     assert biased(multi_attribute_batch()).shape == (8, 12, 6, 3)
     plain = PromptST(6, 12, 12, distance=distance, hops=hops, spatial_bias=False)
     assert plain.distance is None and all(b.attention.distance_bias is None for b in plain.spatial)
+
+
+@pytest.mark.parametrize("fresh_head", [False, True])
+def test_prompt_tuning_starts_from_the_pretrained_head_unless_asked_for_a_new_one(
+    tmp_path, fresh_head
+):
+    torch.manual_seed(0)
+    pretrained = PromptST(5, 12, 12)
+    save_stage_checkpoint(tmp_path / "pretrain.pt", "promptst", pretrained)
+    torch.manual_seed(1)
+    tuned = PromptST(5, 12, 12, prompt_tokens=1, fresh_head=fresh_head)
+    fresh = load_stage_checkpoint(tmp_path / "pretrain.pt", "promptst", tuned)
+    assert ("head.weight" in fresh) == fresh_head
+    same = torch.equal(tuned.head.weight, pretrained.head.weight)
+    assert same != fresh_head
