@@ -405,6 +405,11 @@ def bench(
     prompt_tokens: Annotated[
         int, typer.Option(help="promptst: prompts per layer of the prompt-tune stage (P).")
     ] = 2,
+    patch_len: Annotated[int, typer.Option(help="pt-tuning: steps a patch holds (p).")] = 12,
+    patch_stride: Annotated[
+        int | None,
+        typer.Option(help="pt-tuning: steps between patch starts (default: the patch length)."),
+    ] = None,
     boundary: Annotated[
         str | None,
         typer.Option(
@@ -570,7 +575,11 @@ def bench(
         node_batch_size=node_batch_size,
         progress=progress and context.is_main,
         model_options=ModelOptions(
-            backbone=backbone, unfrozen_layers=unfrozen_layers, prompt_tokens=prompt_tokens
+            backbone=backbone,
+            unfrozen_layers=unfrozen_layers,
+            prompt_tokens=prompt_tokens,
+            patch_len=patch_len,
+            patch_stride=patch_stride,
         ),
         data_dir=data_dir,
         out=out,
@@ -662,6 +671,8 @@ FORECAST_FLAGS = (
     "backbone",
     "unfrozen_layers",
     "prompt_tokens",
+    "patch_len",
+    "patch_stride",
     "holdout_attributes",
     "per_attribute",
     "node_batch_size",
@@ -669,7 +680,7 @@ FORECAST_FLAGS = (
 )
 """Options that only forecasting runs read."""
 
-MODEL_FLAGS = ("backbone", "unfrozen_layers", "prompt_tokens")
+MODEL_FLAGS = ("backbone", "unfrozen_layers", "prompt_tokens", "patch_len", "patch_stride")
 """Options that only some forecasting models read (their spec's ``reads``)."""
 
 

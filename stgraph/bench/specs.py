@@ -38,11 +38,15 @@ class ModelOptions:
             all-MiniLM-L6-v2).
         unfrozen_layers: top backbone blocks whose attention trains.
         prompt_tokens: prompts per layer of a prompt-tuning stage.
+        patch_len: steps a patch holds (patch models).
+        patch_stride: steps between patch starts (``None``: ``patch_len``).
     """
 
     backbone: Path | None = None
     unfrozen_layers: int = 2
     prompt_tokens: int = 2
+    patch_len: int = 12
+    patch_stride: int | None = None
 
 
 def seasonal_period(signal: TemporalSignal) -> int:
@@ -138,7 +142,7 @@ def _build_pt_tuning(
     signal: TemporalSignal,
     scaler: StandardScaler,
     stage: str | None,
-    _: ModelOptions,
+    options: ModelOptions,
     prompt: str = "per-patch",
 ) -> nn.Module:
     """PT-Tuning for ``stage``: the reconstruction path for ``pretrain`` and ``pt-tuning``
@@ -146,7 +150,14 @@ def _build_pt_tuning(
     p = signal.protocol
     path = "reconstruction" if stage in ("pretrain", "pt-tuning") else "head"
     try:
-        return PTTuning(p.input_len, p.output_len, prompt=prompt, forecast_path=path)
+        return PTTuning(
+            p.input_len,
+            p.output_len,
+            patch_len=options.patch_len,
+            stride=options.patch_stride or options.patch_len,
+            prompt=prompt,
+            forecast_path=path,
+        )
     except ValueError as err:  # settings that cannot make a model: the user's input
         raise InputError(f"pt-tuning on {signal.name}: {err}") from err
 
@@ -355,6 +366,7 @@ MODELS: dict[str, ModelSpec] = {
             _build_pt_tuning,
             stages=("pretrain", "pt-tuning", "linear-probe", "finetune", "supervised"),
             default_stages=("pretrain", "pt-tuning"),
+            reads=("patch_len", "patch_stride"),
         ),
         ModelSpec(
             "pt-tuning-shared-prompt",
@@ -363,6 +375,7 @@ MODELS: dict[str, ModelSpec] = {
             functools.partial(_build_pt_tuning, prompt="shared"),
             stages=("pt-tuning",),
             default_stages=("pt-tuning",),
+            reads=("patch_len", "patch_stride"),
             weights_of="pt-tuning",
         ),
         *(

@@ -97,7 +97,9 @@ class PTTuning(nn.Module):
         super().__init__()
         if output_len < 1:
             raise ValueError(f"the horizon must be positive, got {output_len}")
-        if patch_len < 1 or stride < 1 or input_len < patch_len:
+        if patch_len < 1 or stride < 1:
+            raise ValueError(f"patch length and stride must be positive, got {patch_len}, {stride}")
+        if input_len < patch_len:
             raise ValueError(
                 f"the context ({input_len} steps) must hold at least one patch of {patch_len}"
             )

@@ -46,6 +46,17 @@ def test_a_stage_starts_from_the_pretrain_checkpoint(tmp_path):
     assert row["model"] == "pt-tuning [linear-probe]" and row["trainable_parameters"] < 2000
 
 
+def test_short_windows_take_shorter_patches(tmp_path):
+    out = tmp_path / "run"
+    argv = [*BASE, "--epochs", "1", "--patch-len", "3", "--out", str(out)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    checkpoint = out / "checkpoints" / "pt-tuning-synthetic-seed0" / "pretrain.pt"
+    saved = torch.load(checkpoint, weights_only=True)
+    assert (saved["config"]["patch_len"], saved["config"]["stride"]) == (3, 3)
+    assert saved["state"]["mask_prompt.prompt"].shape[0] == 4  # 12 future steps, patches of 3
+
+
 def test_the_shared_prompt_variant_tunes_one_row_on_a_pt_tuning_pretraining(tmp_path):
     first = tmp_path / "pre"
     argv = [*BASE, "--epochs", "1", "--stage", "pretrain", "--out", str(first)]
@@ -90,6 +101,10 @@ def bad_stage_input(tmp_path, case):
         return ["--horizon", "0"], "horizon must be at least 1"
     if case == "context shorter than a patch":
         return ["--history", "6"], "must hold at least one patch"
+    if case == "patch not positive":
+        return ["--patch-len", "0"], "patch length and stride must be positive"
+    if case == "patch flag on a model without patches":
+        return ["--model", "stid", "--patch-len", "3"], "applies to none of the chosen models"
     return ["--model", "stid", "--stage", "pretrain"], "'stid' has no stage 'pretrain'"
 
 
@@ -104,6 +119,8 @@ def bad_stage_input(tmp_path, case):
         "unknown stage",
         "horizon not positive",
         "context shorter than a patch",
+        "patch not positive",
+        "patch flag on a model without patches",
         "stage of a model without stages",
     ],
 )
