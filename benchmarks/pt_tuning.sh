@@ -2,6 +2,9 @@
 # PT-Tuning on the ETT sets (issue 13), one piece per call. Run from the repository root:
 #   bash benchmarks/pt_tuning.sh baselines HORIZON SEED...  last-value, seasonal naive, ridge,
 #                                                          DLinear (20 epochs, patience 3)
+#   bash benchmarks/pt_tuning.sh dlinear-lr HORIZON SEED... DLinear at each learning rate of
+#       the grid, one folder each under benchmarks/results/dlinear-lr-<dataset>-h<H>/: the
+#       baselines' DLinear rate is the one of best validation MSE there (ETTh1 336 -> 96)
 #   bash benchmarks/pt_tuning.sh stages HORIZON SEED        pretrain, then pt-tuning (per-patch
 #       and shared prompts), linear-probe and finetune from its checkpoint, and supervised
 #   bash benchmarks/pt_tuning.sh shared-prompt HORIZON SEED the shared-prompt row alone, from
@@ -33,9 +36,14 @@ bench() {
     --loss mse --batch-size 32 --no-progress --resume "$@"
 }
 case $piece in
-  baselines)
-    bench --model last-value,seasonal-naive,ridge,dlinear --epochs 20 --patience 3 --lr 5e-3 \
+  baselines)  # --lr is read by DLinear alone
+    bench --model last-value,seasonal-naive,ridge,dlinear --epochs 20 --patience 3 --lr 5e-4 \
       --seeds "$@" --out $root/baselines ;;
+  dlinear-lr)
+    for lr in 5e-5 1e-4 5e-4 1e-3 5e-3; do
+      bench --model dlinear --epochs 20 --patience 3 --lr $lr --seeds "$@" \
+        --out benchmarks/results/dlinear-lr-$dataset-h$horizon/lr$lr
+    done ;;
   stages | shared-prompt)
     seed=$1; out=$root/seed$seed
     init=$out/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt

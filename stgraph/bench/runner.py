@@ -250,6 +250,7 @@ def run_forecast(
         "node_batch_size": options.node_batch_size,
         "epochs_run": len(epochs),
         "best_epoch": state.best_epoch + 1 if epochs else 0,
+        "val_score": state.best_val if math.isfinite(state.best_val) else None,
         "seconds_per_epoch": train_seconds / len(epochs) if epochs else 0.0,
         "train_samples_per_second": (
             sum(r.samples for r in epochs) / train_seconds if train_seconds else 0.0
@@ -311,6 +312,11 @@ def merge_attribute_rows(rows: list[dict], protocol: Protocol, dataset: str, par
             "attribute_models": len(rows),
             "epochs_run": statistics.fmean(r["epochs_run"] for r in rows),
             "best_epoch": statistics.fmean(r["best_epoch"] for r in rows),
+            "val_score": (
+                None
+                if any(r["val_score"] is None for r in rows)
+                else statistics.fmean(r["val_score"] for r in rows)
+            ),
             "seconds_per_epoch": statistics.fmean(r["seconds_per_epoch"] for r in rows),
             "train_samples_per_second": statistics.fmean(
                 r["train_samples_per_second"] for r in rows
