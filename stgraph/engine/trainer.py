@@ -146,6 +146,24 @@ class EpochRecord:
     metric_seconds: float
 
 
+RESUME_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "clip_grad",
+    "patience",
+    "scheduler",
+    "seed",
+    "precision",
+    "loss",
+    "objective",
+    "node_batch_size",
+)
+"""The :class:`TrainConfig` fields a resumed run must share with the run it continues (the
+others, such as the scoring batch size, leave the result unchanged)."""
+
+
 @dataclass
 class FitState:
     """Everything needed to continue training (stored in the checkpoint)."""
@@ -248,6 +266,14 @@ class Trainer:
         if path is None or not path.exists():
             return False
         saved = torch.load(path, weights_only=False, map_location=self.device)
+        own = {k: str(v) for k, v in asdict(self.config).items()}
+        for key in RESUME_SETTINGS:
+            if saved["config"].get(key) != own[key]:
+                raise InputError(
+                    f"{path} was written by a run with {key}={saved['config'].get(key)}, this "
+                    f"run has {key}={own[key]}: resuming would mix the two; write to another "
+                    "folder or start afresh"
+                )
         self.model.load_state_dict(saved["model"])
         if self.optimizer is not None:
             self.optimizer.load_state_dict(saved["optimizer"])

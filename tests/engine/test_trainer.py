@@ -49,6 +49,22 @@ def test_a_pretraining_is_scored_on_the_models_forecasts_not_on_its_loss():
     assert trainer.evaluate(test).compute(("MAE",))["MAE"] == pytest.approx(expected, rel=1e-5)
 
 
+def test_resuming_with_other_training_settings_is_refused(tmp_path):
+    series = diffusion_signal(num_nodes=6, num_steps=24 * 8, seed=0)
+    scaler = series.fit_scaler()
+    train, val = (series.windows(p, scaler) for p in ("train", "val"))
+    settings = {"epochs": 1, "progress": False, "checkpoint_dir": tmp_path, "resume": True}
+
+    def trainer(**changed) -> Trainer:
+        torch.manual_seed(0)
+        return Trainer(STID(6, 12, 12, 1, steps_per_day=24), TrainConfig(**settings | changed))
+
+    trainer(lr=5e-3).fit(train, val)
+    trainer(lr=5e-3, eval_batch_size=7).fit(train, val)  # scoring settings may change
+    with pytest.raises(InputError, match="lr=0.005, this run has lr=0.0005"):
+        trainer(lr=5e-4).fit(train, val)
+
+
 def test_zero_epochs_is_an_input_error():
     with pytest.raises(InputError, match="epochs"):
         Trainer(LastValue(12), TrainConfig(epochs=0))
