@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -33,11 +34,16 @@ def test_default_chain_pretrains_then_tunes_only_the_prompts(tmp_path):
     )
 
 
-def test_a_stage_starts_from_the_pretrain_checkpoint(tmp_path):
+def pretrain_checkpoint(tmp_path) -> Path:
+    """The checkpoint of a one-epoch pt-tuning pretraining on the synthetic set."""
     first = tmp_path / "pre"
     argv = [*BASE, "--epochs", "1", "--stage", "pretrain", "--out", str(first)]
     assert runner.invoke(app, argv).exit_code == 0
-    checkpoint = first / "checkpoints" / "pt-tuning-synthetic-seed0" / "pretrain.pt"
+    return first / "checkpoints" / "pt-tuning-synthetic-seed0" / "pretrain.pt"
+
+
+def test_a_stage_starts_from_the_pretrain_checkpoint(tmp_path):
+    checkpoint = pretrain_checkpoint(tmp_path)
     out = tmp_path / "probe"
     argv = [*BASE, "--epochs", "1", "--stage", "linear-probe", "--init", str(checkpoint)]
     result = runner.invoke(app, [*argv, "--out", str(out)])
@@ -58,10 +64,7 @@ def test_short_windows_take_shorter_patches(tmp_path):
 
 
 def test_the_shared_prompt_variant_tunes_one_row_on_a_pt_tuning_pretraining(tmp_path):
-    first = tmp_path / "pre"
-    argv = [*BASE, "--epochs", "1", "--stage", "pretrain", "--out", str(first)]
-    assert runner.invoke(app, argv).exit_code == 0
-    checkpoint = first / "checkpoints" / "pt-tuning-synthetic-seed0" / "pretrain.pt"
+    checkpoint = pretrain_checkpoint(tmp_path)
     out = tmp_path / "shared"
     argv = [a if a != "pt-tuning" else "pt-tuning-shared-prompt" for a in BASE]
     argv += ["--epochs", "1", "--init", str(checkpoint), "--out", str(out)]
@@ -73,8 +76,8 @@ def test_the_shared_prompt_variant_tunes_one_row_on_a_pt_tuning_pretraining(tmp_
     folder = out / "checkpoints" / "pt-tuning-shared-prompt-synthetic-seed0"
     tuned = torch.load(folder / "pt-tuning.pt", weights_only=True)
     assert tuned["model_name"] == "pt-tuning" and tuned["state"]["mask_prompt.prompt"].shape[0] == 1
-    pretrained = torch.load(checkpoint, weights_only=True)["state"]
-    for key, value in pretrained.items():
+    weights = torch.load(checkpoint, weights_only=True)["state"]
+    for key, value in weights.items():
         if not key.startswith(("head.", "mask_prompt.prompt")):
             assert torch.equal(value, tuned["state"][key]), key
 
