@@ -501,7 +501,7 @@ def bench(
         return
     progress = progress and not quiet
     from stgraph.bench.attributes import AttributePlan, part_slug
-    from stgraph.bench.published_forecasts import published_forecasts
+    from stgraph.bench.published_forecasts import as_quoted, published_forecasts
     from stgraph.bench.results import output_folder, summarise, write_results
     from stgraph.bench.runner import (
         RunOptions,
@@ -633,7 +633,7 @@ def bench(
     for row in published:
         console.print(
             f"published (quoted, not run here): {row['model']}, {row['history']} -> "
-            f"{row['horizon']}: MSE {row['MSE']}, MAE {row['MAE']}",
+            f"{row['horizon']}: MSE {as_quoted(row['MSE'])}, MAE {as_quoted(row['MAE'])}",
             highlight=False,
         )
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)

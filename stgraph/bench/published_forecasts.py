@@ -51,7 +51,7 @@ def published_markdown(published: list[dict]) -> list[str]:
         "|---|---|---|---:|---:|---|---|",
     ]
     for row in published:
-        mse, mae = (_as_quoted(row[k]) for k in ("MSE", "MAE"))
+        mse, mae = (as_quoted(row[k]) for k in ("MSE", "MAE"))
         lines.append(
             f"| {row['model']} | {row['dataset']} | {row['history']} -> {row['horizon']} | "
             f"{mse} | {mae} | {row['protocol']} | {row['source']} |"
@@ -59,8 +59,8 @@ def published_markdown(published: list[dict]) -> list[str]:
     return lines
 
 
-def _as_quoted(value: float | None) -> str:
-    """A figure with the decimals its source prints (at least three: ``0.370``, ``0.3881``)."""
+def as_quoted(value: float | None) -> str:
+    """A quoted figure with the decimals its source prints (at least three: ``0.370``)."""
     if value is None:
         return "n/a"
     decimals = max(3, len(repr(value).partition(".")[2]))
