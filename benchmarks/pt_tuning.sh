@@ -12,9 +12,12 @@
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
-# Settings from the environment: DATASET (default etth1; etth2 too), HISTORY (default 336),
-# EPOCHS a stage (default 5), PRETRAIN_EPOCHS (default EPOCHS). A setting off its default
-# names the results folder: pt-tuning-<dataset>-h<H>[-context<HISTORY>][-pretrain<N>].
+# Settings from the environment: DATASET (default etth1; etth2, or a sensor set such as
+# los-loop, nodes as channels), HISTORY (default 336), PATCH (patch length and stride, default
+# 12), LOSS (default mse), EPOCHS a stage (default 5), PRETRAIN_EPOCHS (default EPOCHS). A
+# setting off its default names the results folder:
+# pt-tuning-<dataset>-h<H>[-context<HISTORY>][-patch<P>][-<LOSS>][-pretrain<N>], e.g. for
+# los-loop: DATASET=los-loop HISTORY=12 PATCH=3 LOSS=mae bash benchmarks/pt_tuning.sh stages 12 0
 #
 # Protocol: LTSF (HISTORY -> HORIZON; ETT borders 12/4/4 months, one scaler per variable
 # fitted on train, MSE/MAE on standardised values over every channel and step, every test
@@ -28,12 +31,17 @@ dataset=${DATASET:-etth1}
 epochs=${EPOCHS:-5}
 pretrain_epochs=${PRETRAIN_EPOCHS:-$epochs}
 history=${HISTORY:-336}
+patch=${PATCH:-12}
+loss=${LOSS:-mse}
 root=benchmarks/results/pt-tuning-$dataset-h$horizon
 [ "$history" = 336 ] || root=$root-context$history
+[ "$patch" = 12 ] || root=$root-patch$patch
+[ "$loss" = mse ] || root=$root-$loss
 [ "$pretrain_epochs" = 5 ] || root=$root-pretrain$pretrain_epochs
+patching=(); [ "$patch" = 12 ] || patching=(--patch-len "$patch")  # PT-Tuning's rows only
 bench() {
   .venv/bin/stgraph bench --dataset "$dataset" --history "$history" --horizon "$horizon" \
-    --loss mse --batch-size 32 --no-progress --resume "$@"
+    --loss "$loss" --batch-size 32 --no-progress --resume "$@"
 }
 case $piece in
   baselines)  # --lr is read by DLinear alone
@@ -47,7 +55,7 @@ case $piece in
   stages | shared-prompt)
     seed=$1; out=$root/seed$seed
     init=$out/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt
-    stage() { bench --patience 2 --seeds "$seed" "$@"; }
+    stage() { bench --patience 2 --seeds "$seed" "${patching[@]}" "$@"; }
     tune() { stage --model "$1" --stage pt-tuning --init "$init" --epochs "$epochs" --lr 5e-3 \
       --out "$out/$2"; }
     if [ "$piece" = shared-prompt ]; then tune pt-tuning-shared-prompt pt-tuning-shared; exit; fi
