@@ -71,6 +71,8 @@ def main() -> None:
     published = []
     if args.published:
         dataset, horizon = args.published
+        if not horizon.isdigit():
+            parser.error(f"--published: the horizon must be a whole number, got '{horizon}'")
         published = published_forecasts(dataset, int(horizon))
     for path in write_results(args.root, rows, command, published):
         print(f"wrote {path}")
