@@ -106,6 +106,8 @@ def bad_stage_input(tmp_path, case):
         return ["--history", "6"], "must hold at least one patch"
     if case == "patch not positive":
         return ["--patch-len", "0"], "patch length and stride must be positive"
+    if case == "stride not positive":
+        return ["--patch-stride", "0"], "patch length and stride must be positive"
     if case == "patch flag on a model without patches":
         return ["--model", "stid", "--patch-len", "3"], "applies to none of the chosen models"
     return ["--model", "stid", "--stage", "pretrain"], "'stid' has no stage 'pretrain'"
@@ -123,6 +125,7 @@ def bad_stage_input(tmp_path, case):
         "horizon not positive",
         "context shorter than a patch",
         "patch not positive",
+        "stride not positive",
         "patch flag on a model without patches",
         "stage of a model without stages",
     ],
