@@ -21,7 +21,8 @@ each forward pass; the trainer adds it to the training loss. Every epoch:
 
 Because every source of randomness is derived from ``(seed, epoch)`` and all state is in the
 checkpoint, a run killed after any epoch and resumed ends with the same weights and metrics as
-an uninterrupted run (on CPU; GPU kernels may add non-determinism). The model, each batch and
+an uninterrupted run (on CPU; GPU kernels may add non-determinism); a checkpoint written with
+other training settings (:data:`RESUME_SETTINGS`) is refused. The model, each batch and
 the metrics live on the context's device (:mod:`stgraph.engine.device`). The test set is never
 looked at here.
 """
@@ -267,10 +268,10 @@ class Trainer:
             return False
         saved = torch.load(path, weights_only=False, map_location=self.device)
         own = {k: str(v) for k, v in asdict(self.config).items()}
-        for key in RESUME_SETTINGS:
-            if saved["config"].get(key) != own[key]:
+        for key in RESUME_SETTINGS:  # a setting older checkpoints lack is not compared
+            if saved["config"].get(key, own[key]) != own[key]:
                 raise InputError(
-                    f"{path} was written by a run with {key}={saved['config'].get(key)}, this "
+                    f"{path} was written by a run with {key}={saved['config'][key]}, this "
                     f"run has {key}={own[key]}: resuming would mix the two; write to another "
                     "folder or start afresh"
                 )
