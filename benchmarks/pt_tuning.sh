@@ -43,31 +43,33 @@ bench() {
   .venv/bin/stgraph bench --dataset "$dataset" --history "$history" --horizon "$horizon" \
     --loss "$loss" --batch-size 32 --no-progress --resume "$@"
 }
+dlinear=(--epochs 20 --patience 3)  # DLinear's training (the other baselines do not train)
+stage() {  # stage MODEL STAGE FOLDER OPTIONS...: one stage of seed $seed
+  local model=$1 name=$2 folder=$3; shift 3
+  bench --model "$model" --stage "$name" --patience 2 --seeds "$seed" "${patching[@]}" \
+    --out "$root/seed$seed/$folder" "$@"
+}
+adapt() {  # adapt MODEL STAGE FOLDER LR: a stage from seed $seed's pretraining
+  local init=$root/seed$seed/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt
+  stage "$1" "$2" "$3" --init "$init" --epochs "$epochs" --lr "$4"
+}
 case $piece in
-  baselines)  # --lr is read by DLinear alone
-    bench --model last-value,seasonal-naive,ridge,dlinear --epochs 20 --patience 3 --lr 5e-4 \
+  baselines)
+    bench --model last-value,seasonal-naive,ridge,dlinear "${dlinear[@]}" --lr 5e-4 \
       --seeds "$@" --out $root/baselines ;;
   dlinear-lr)
     for lr in 5e-5 1e-4 5e-4 1e-3 5e-3; do
-      bench --model dlinear --epochs 20 --patience 3 --lr $lr --seeds "$@" \
+      bench --model dlinear "${dlinear[@]}" --lr $lr --seeds "$@" \
         --out benchmarks/results/dlinear-lr-$dataset-h$horizon/lr$lr
     done ;;
-  stages | shared-prompt)
-    seed=$1; out=$root/seed$seed
-    init=$out/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt
-    stage() { bench --patience 2 --seeds "$seed" "${patching[@]}" "$@"; }
-    tune() { stage --model "$1" --stage pt-tuning --init "$init" --epochs "$epochs" --lr 5e-3 \
-      --out "$out/$2"; }
-    if [ "$piece" = shared-prompt ]; then tune pt-tuning-shared-prompt pt-tuning-shared; exit; fi
-    stage --model pt-tuning --stage pretrain --epochs "$pretrain_epochs" --lr 1e-3 \
-      --out $out/pretrain
-    tune pt-tuning pt-tuning
-    tune pt-tuning-shared-prompt pt-tuning-shared
-    for head in linear-probe finetune; do
-      lr=5e-3; [ $head = finetune ] && lr=1e-3
-      stage --model pt-tuning --stage $head --init "$init" --epochs "$epochs" --lr $lr \
-        --out $out/$head
-    done
-    stage --model pt-tuning --stage supervised --epochs "$epochs" --lr 1e-3 --out $out/supervised ;;
+  shared-prompt) seed=$1; adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3 ;;
+  stages)
+    seed=$1
+    stage pt-tuning pretrain pretrain --epochs "$pretrain_epochs" --lr 1e-3
+    adapt pt-tuning pt-tuning pt-tuning 5e-3
+    adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3
+    adapt pt-tuning linear-probe linear-probe 5e-3
+    adapt pt-tuning finetune finetune 1e-3
+    stage pt-tuning supervised supervised --epochs "$epochs" --lr 1e-3 ;;
   *) echo "unknown piece: $piece" >&2; exit 2 ;;
 esac

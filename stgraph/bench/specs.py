@@ -149,13 +149,12 @@ def _build_pt_tuning(
     (with ``prompt``-shaped prompts), the head path for the others."""
     p = signal.protocol
     path = "reconstruction" if stage in ("pretrain", "pt-tuning") else "head"
-    stride = options.patch_len if options.patch_stride is None else options.patch_stride
     try:
         return PTTuning(
             p.input_len,
             p.output_len,
             patch_len=options.patch_len,
-            stride=stride,
+            stride=options.patch_stride,
             prompt=prompt,
             forecast_path=path,
         )

@@ -257,17 +257,21 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict() if self.scheduler else None,
                 "best_state": self._best_state,
                 "state": asdict(self.state),
-                "config": {k: str(v) for k, v in asdict(self.config).items()},
+                "config": self._config_record(),
             },
             path,
         )
+
+    def _config_record(self) -> dict[str, str]:
+        """The training settings as a checkpoint records them (every field as text)."""
+        return {k: str(v) for k, v in asdict(self.config).items()}
 
     def _load(self) -> bool:
         path = self.checkpoint_path
         if path is None or not path.exists():
             return False
         saved = torch.load(path, weights_only=False, map_location=self.device)
-        own = {k: str(v) for k, v in asdict(self.config).items()}
+        own = self._config_record()
         for key in RESUME_SETTINGS:  # a setting older checkpoints lack is not compared
             if saved["config"].get(key, own[key]) != own[key]:
                 raise InputError(

@@ -65,7 +65,7 @@ class PTTuning(nn.Module):
         input_len: history steps :math:`L`.
         output_len: forecast steps :math:`H`.
         patch_len: patch length :math:`p` (default: ``12``).
-        stride: patch stride :math:`s` (default: ``12``).
+        stride: patch stride :math:`s` (default: ``None``: the patch length, non-overlapping).
         channels: model width :math:`d` (default: ``64``).
         heads: attention heads (default: ``4``).
         layers: encoder layers (default: ``3``).
@@ -83,7 +83,7 @@ class PTTuning(nn.Module):
         input_len: int,
         output_len: int,
         patch_len: int = 12,
-        stride: int = 12,
+        stride: int | None = None,
         channels: int = 64,
         heads: int = 4,
         layers: int = 3,
@@ -97,6 +97,7 @@ class PTTuning(nn.Module):
         super().__init__()
         if output_len < 1:
             raise ValueError(f"the horizon must be positive, got {output_len}")
+        stride = patch_len if stride is None else stride
         if patch_len < 1 or stride < 1:
             raise ValueError(f"patch length and stride must be positive, got {patch_len}, {stride}")
         if input_len < patch_len:
