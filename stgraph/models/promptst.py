@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from stgraph.nn import DeepPromptTokens, SpatialTransformerBlock
 
@@ -58,6 +59,14 @@ class PromptST(nn.Module):
     untrained LayerNorms); scalers are fitted per attribute on the training steps (there one
     scaler over the whole series of all attributes).
 
+    **Memory** (``checkpoint_series`` :math:`S`): a joint batch holds
+    :math:`B \cdot A \cdot N` temporal series, and the temporal encoder's saved activations
+    grow with all of them (over 1 GiB for :math:`16 \cdot 19 \cdot 64` series at
+    :math:`d = 32`). With :math:`S` set, training runs the temporal encoder over at most
+    :math:`S` series at a time and recomputes each group's activations in the backward pass
+    (activation checkpointing), so that memory grows with :math:`S` instead; the gradients
+    are those of the whole batch up to float rounding.
+
     Args:
         num_nodes: nodes :math:`N`.
         input_len: history steps :math:`L`.
@@ -78,6 +87,8 @@ class PromptST(nn.Module):
             the pretrained one, which ``prompt-tune`` then trains and ``tiny-prompt`` keeps
             frozen (default: ``False``).
         dropout: dropout (default: ``0.0``, as PromptST's released scripts).
+        checkpoint_series: series :math:`S` whose temporal activations training keeps at
+            once, ``None`` for all (default: ``None``).
     """
 
     stage_patterns = {"tiny-prompt": ["*prompts.prompts"]}
@@ -104,8 +115,11 @@ class PromptST(nn.Module):
         prompt_scope: str = "node",
         fresh_head: bool = False,
         dropout: float = 0.0,
+        checkpoint_series: int | None = None,
     ) -> None:
         super().__init__()
+        if checkpoint_series is not None and checkpoint_series < 1:
+            raise ValueError(f"checkpoint_series must be at least 1, got {checkpoint_series}")
         if prompt_scope not in PROMPT_SCOPES:
             raise ValueError(f"prompt_scope must be one of {', '.join(PROMPT_SCOPES)}")
         if prompt_tokens < 0:
@@ -119,6 +133,7 @@ class PromptST(nn.Module):
         self.num_attributes = num_attributes
         self.channels = channels
         self.spatial_bias = spatial_bias
+        self.checkpoint_series = checkpoint_series
         self.temporal_layer_count = temporal_layers
         self.spatial_layer_count = spatial_layers
         self.value = nn.Linear(1, channels)
@@ -196,8 +211,25 @@ class PromptST(nn.Module):
         }
 
     def _temporal(self, h: Tensor, attribute: Tensor) -> Tensor:
-        """``[R, N, L, d]`` series through the temporal layers (with prompts) → the last
-        step's state ``[R, N, d]``; the top layer computes that step alone."""
+        """``[R, N, L, d]`` series through the temporal encoder → the last step's state
+        ``[R, N, d]``; in training with ``checkpoint_series``, in groups of rows that are
+        recomputed in the backward pass."""
+        rows, nodes = h.shape[:2]
+        if self.checkpoint_series is None or not (self.training and torch.is_grad_enabled()):
+            return self._temporal_layers(h, attribute)
+        group = max(1, self.checkpoint_series // nodes)
+        if group >= rows:
+            return self._temporal_layers(h, attribute)
+        return torch.cat(
+            [
+                checkpoint(self._temporal_layers, part, kinds, use_reentrant=False)
+                for part, kinds in zip(h.split(group), attribute.split(group), strict=True)
+            ]
+        )
+
+    def _temporal_layers(self, h: Tensor, attribute: Tensor) -> Tensor:
+        """The temporal layers (with prompts) on ``[R, N, L, d]``; the top layer computes the
+        last step alone."""
         rows, nodes, length = h.shape[:3]
         last = len(self.temporal) - 1
         for index, layer in enumerate(self.temporal):

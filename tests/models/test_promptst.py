@@ -42,6 +42,37 @@ def test_the_top_layer_at_one_step_equals_the_full_layer_there(position):
     torch.testing.assert_close(last_step(layer, h, position), full, atol=1e-5, rtol=1e-5)
 
 
+def test_recomputed_groups_give_the_whole_batch_gradients_and_run_in_groups():
+    batch = multi_attribute_batch()  # 8 windows x 3 attributes = 24 rows of 6 series
+    grads, sizes = {}, {}
+    for series in (None, 30):  # 30 series: groups of 5 rows
+        torch.manual_seed(0)
+        model = PromptST(6, 12, 12, num_attributes=3, prompt_tokens=2, checkpoint_series=series)
+        seen = sizes.setdefault(series, [])
+        model.temporal[0].norm1.register_forward_pre_hook(
+            lambda m, a, seen=seen: seen.append(a[0].size(0))
+        )
+        loss = (model(batch) - batch["y"]).square().mean()
+        loss.backward()
+        grads[series] = {n: p.grad for n, p in model.named_parameters()}
+    assert sizes[None] == [24 * 6]
+    groups = [5 * 6] * 4 + [4 * 6]
+    assert sizes[30] == groups + groups[::-1]  # the forward pass, then the backward's recompute
+    assert grads[30].keys() == grads[None].keys()
+    for name, grad in grads[None].items():
+        torch.testing.assert_close(grads[30][name], grad, atol=1e-6, rtol=1e-5, msg=name)
+    model.eval()
+    seen.clear()
+    with torch.no_grad():
+        model(batch)
+    assert seen == [24 * 6]  # evaluation keeps nothing for a backward pass: one group
+
+
+def test_checkpoint_series_must_be_positive():
+    with pytest.raises(ValueError, match="checkpoint_series"):
+        PromptST(6, 12, 12, checkpoint_series=0)
+
+
 def test_prompt_tuning_leaves_the_backbone_bit_identical():
     torch.manual_seed(0)
     model = PromptST(6, 12, 12, num_attributes=3, prompt_tokens=2)
