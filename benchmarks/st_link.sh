@@ -11,9 +11,10 @@
 # Protocol: the dataset's own (los-loop: 12 -> 12, 7:1:2, masked MAE/RMSE/MAPE at @3/@6/@12
 # and the average), except nyc-flows-*: its recipe's named protocol st-llm (ST-LLM's demand
 # protocol: 12 -> 12, scored where truth > 0, MAE/RMSE/MAPE/WAPE). Trained models: AdamW at
-# 2e-3 (st-link-full-tune: 2e-4), cosine schedule, batch 64, early stopping on validation MAE. The backbone rows (all-MiniLM-L6-v2, U = 2) train EPOCHS (default 8)
-# epochs with patience 3 under bf16 autocast (loss and metrics in fp32): about a minute an
-# epoch here, against 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
+# 2e-3 (st-link-full-tune: 2e-4), cosine schedule, batch 64, early stopping on validation MAE.
+# The backbone rows (all-MiniLM-L6-v2, U = 2) train EPOCHS (default 8) epochs with patience 3
+# under bf16 autocast (loss and metrics in fp32): about a minute an epoch here, against
+# 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
 # Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations: one folder
 # per seed and row under st-link-los-loop-ablations/, combined into one table by

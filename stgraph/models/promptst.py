@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from stgraph.nn import DeepPromptTokens, SpatialTransformerBlock
+from stgraph.nn.recompute import recompute_in_chunks
 
 PROMPT_SCOPES = ("node", "shared")
 
@@ -214,18 +214,10 @@ class PromptST(nn.Module):
         """``[R, N, L, d]`` series through the temporal encoder → the last step's state
         ``[R, N, d]``; in training with ``checkpoint_series``, in groups of rows that are
         recomputed in the backward pass."""
-        rows, nodes = h.shape[:2]
         if self.checkpoint_series is None or not (self.training and torch.is_grad_enabled()):
             return self._temporal_layers(h, attribute)
-        group = max(1, self.checkpoint_series // nodes)
-        if group >= rows:
-            return self._temporal_layers(h, attribute)
-        return torch.cat(
-            [
-                checkpoint(self._temporal_layers, part, kinds, use_reentrant=False)
-                for part, kinds in zip(h.split(group), attribute.split(group), strict=True)
-            ]
-        )
+        rows = max(1, self.checkpoint_series // h.size(1))
+        return recompute_in_chunks(self._temporal_layers, rows, h, attribute)
 
     def _temporal_layers(self, h: Tensor, attribute: Tensor) -> Tensor:
         """The temporal layers (with prompts) on ``[R, N, L, d]``; the top layer computes the

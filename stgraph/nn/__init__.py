@@ -7,6 +7,7 @@ from stgraph.nn.hop_bias import HopBias
 from stgraph.nn.mask_token_prompt import MaskTokenPrompt
 from stgraph.nn.memory_retrieval import MemoryRetrievalFFN, load_balancing_loss
 from stgraph.nn.prompt_alignment import PromptAlignment
+from stgraph.nn.recompute import recompute_in_chunks
 from stgraph.nn.revin import RevIN
 from stgraph.nn.rotary import RotaryEmbedding, SpatialRotaryEmbedding
 from stgraph.nn.spatial_bias_attention import SpatialBiasAttention
@@ -28,4 +29,5 @@ __all__ = [
     "SpatialRotaryEmbedding",
     "SpatialTransformerBlock",
     "load_balancing_loss",
+    "recompute_in_chunks",
 ]

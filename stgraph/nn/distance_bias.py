@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
+
+from stgraph.nn.recompute import recompute_in_chunks
 
 
 class DistanceBias(nn.Module):
@@ -71,16 +72,11 @@ class DistanceBias(nn.Module):
         """Map distances of any shape ``[...]`` to biases ``[..., heads]``."""
         if self.basis == "bucket":
             return self.table(torch.bucketize(distance, self.boundaries))
-        flat = distance.reshape(-1)
-        rows = max(1, self.CHUNK_ELEMENTS // self.num_kernels)
-        if flat.numel() <= rows:
-            return self._gaussian(flat).view(*distance.shape, self.heads)
         # Large inputs (dense all-pairs distances): evaluate the [*, K] basis chunk by chunk and
         # recompute it in the backward pass, so memory stays O(numel * heads), not O(numel * K).
-        parts = [
-            checkpoint(self._gaussian, chunk, use_reentrant=False) for chunk in flat.split(rows)
-        ]
-        return torch.cat(parts).view(*distance.shape, self.heads)
+        rows = max(1, self.CHUNK_ELEMENTS // self.num_kernels)
+        biases = recompute_in_chunks(self._gaussian, rows, distance.reshape(-1))
+        return biases.view(*distance.shape, self.heads)
 
     def _gaussian(self, distance: Tensor) -> Tensor:
         z = (distance.unsqueeze(-1) - self.centers) / self.log_widths.exp()
