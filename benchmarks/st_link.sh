@@ -5,6 +5,8 @@
 #   los-loop-baselines   last-value, seasonal-naive, ridge, stid, st-transformer-bias
 #   los-loop-main        st-link and st-llm
 #   los-loop-ablations   st-link-no-se, -no-mrffn, -node-index, -random-init, -full-tune
+#   los-loop-long        st-link and st-llm trained LONG_EPOCHS (default 20) epochs with
+#                        patience 5: does the 8-epoch budget hold the backbone rows back?
 #   DATASET              st-link, st-llm and the baselines on another dataset
 #                        (nyc-flows-bike1, nyc-flows-taxi, chicago-crime, ...)
 #
@@ -16,9 +18,9 @@
 # under bf16 autocast (loss and metrics in fp32): about a minute an epoch here, against
 # 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
-# Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations: one folder
-# per seed and row under st-link-los-loop-ablations/, combined into one table by
-#   .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/st-link-los-loop-ablations).
+# Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations and the long
+# runs: one folder per seed and row under st-link-<piece>/, combined into one table by
+#   .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/st-link-<piece>).
 set -euo pipefail
 export STGRAPH_DATA=${STGRAPH_DATA:-../shared/data}
 piece=$1; shift
@@ -31,19 +33,32 @@ run() {  # run OUT_NAME DATASET MODELS OPTIONS...
   .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds "${seeds[@]}" \
     --no-progress --resume --boundary straddle --out "$out" "$@"  # DCRNN's split, as committed
 }
+# The ablations and the long runs: one call (and folder) per seed and row, so that each
+# finishes on its own.
+per_seed() {  # per_seed ROWS: call ROWS SEED for each seed, with run limited to that seed
+  local all_seeds=("${seeds[@]}") seed
+  for seed in "${all_seeds[@]}"; do seeds=("$seed"); "$1" "$seed"; done
+}
+ablation_rows() {  # ablation_rows SEED
+  local model
+  for model in st-link-no-mrffn st-link-no-se st-link-node-index st-link-random-init; do
+    run "$piece/seed$1/$model" los-loop "$model" "${backbone[@]}"
+  done
+  # every weight of the pretrained backbone trains: at the rows' 2e-3 it diverged
+  run "$piece/seed$1/st-link-full-tune" los-loop st-link-full-tune "${backbone[@]}" --lr 2e-4
+}
+long_rows() {  # long_rows SEED
+  local model
+  for model in st-link st-llm; do
+    run "$piece/seed$1/$model" los-loop "$model" --epochs "${LONG_EPOCHS:-20}" --patience 5 \
+      --precision bf16
+  done
+}
 case $piece in
   los-loop-baselines) run "$piece" los-loop "$baselines" --epochs 20 --patience 5 ;;
   los-loop-main) run "$piece" los-loop st-link,st-llm "${backbone[@]}" ;;
-  los-loop-ablations)  # one call (and folder) per seed and row, so that each finishes on its own
-    all_seeds=("${seeds[@]}")
-    for seed in "${all_seeds[@]}"; do
-      seeds=("$seed")
-      for model in st-link-no-mrffn st-link-no-se st-link-node-index st-link-random-init; do
-        run "$piece/seed$seed/$model" los-loop "$model" "${backbone[@]}"
-      done
-      # every weight of the pretrained backbone trains: at the rows' 2e-3 it diverged
-      run "$piece/seed$seed/st-link-full-tune" los-loop st-link-full-tune "${backbone[@]}" --lr 2e-4
-    done ;;
+  los-loop-ablations) per_seed ablation_rows ;;
+  los-loop-long) per_seed long_rows ;;
   *)
     protocol=(); [[ $piece == nyc-flows-* ]] && protocol=(--protocol st-llm)
     run "$piece-baselines" "$piece" "$baselines" --epochs 20 --patience 5 "${protocol[@]}"
