@@ -62,6 +62,8 @@ class STLink(nn.Module):
     pattern (GPT-2 causal over the token order, BERT bidirectional). MRFFN sits beside the MLP
     of the top block only, with experts of hidden width :math:`C/2`, to keep its cost small
     beside the blocks (``benchmarks/results/st-link-speed.md``); the balance weight is 0.01.
+    Each part has its ablation row (the ``st-link-*`` models of the bench, measured in
+    ``benchmarks/results/st-link-los-loop-ablations/``).
 
     Args:
         backbone: pretrained weights (:func:`~stgraph.llm.backbone.load_backbone`).
