@@ -9,6 +9,9 @@
 #       and shared prompts), linear-probe and finetune from its checkpoint, and supervised
 #   bash benchmarks/pt_tuning.sh shared-prompt HORIZON SEED the shared-prompt row alone, from
 #       the pretraining a stages piece left
+#   bash benchmarks/pt_tuning.sh stage-lr HORIZON SEED      finetune (from the pretraining a
+#       stages piece left) and supervised at each learning rate of a grid, one folder each
+#       under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -44,10 +47,11 @@ bench() {
     --loss "$loss" --batch-size 32 --no-progress --resume "$@"
 }
 dlinear=(--epochs 20 --patience 3)  # DLinear's training (the other baselines do not train)
+out_root=$root  # where the stages write (the pretraining is always read from $root)
 stage() {  # stage MODEL STAGE FOLDER OPTIONS...: one stage of seed $seed
   local model=$1 name=$2 folder=$3; shift 3
   bench --model "$model" --stage "$name" --patience 2 --seeds "$seed" "${patching[@]}" \
-    --out "$root/seed$seed/$folder" "$@"
+    --out "$out_root/seed$seed/$folder" "$@"
 }
 adapt() {  # adapt MODEL STAGE FOLDER LR: a stage from seed $seed's pretraining
   local init=$root/seed$seed/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt
@@ -63,6 +67,12 @@ case $piece in
         --out benchmarks/results/dlinear-lr-$dataset-h$horizon/lr$lr
     done ;;
   shared-prompt) seed=$1; adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3 ;;
+  stage-lr)
+    seed=$1 out_root=benchmarks/results/stage-lr-${root#benchmarks/results/}
+    for lr in 1e-4 3e-4 1e-3; do
+      adapt pt-tuning finetune finetune-lr$lr $lr
+      stage pt-tuning supervised supervised-lr$lr --epochs "$epochs" --lr $lr
+    done ;;
   stages)
     seed=$1
     stage pt-tuning pretrain pretrain --epochs "$pretrain_epochs" --lr 1e-3
