@@ -10,8 +10,9 @@
 #   bash benchmarks/pt_tuning.sh shared-prompt HORIZON SEED the shared-prompt row alone, from
 #       the pretraining a stages piece left
 #   bash benchmarks/pt_tuning.sh stage-lr HORIZON SEED      finetune (from the pretraining a
-#       stages piece left) and supervised at each learning rate of a grid, one folder each
-#       under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/
+#       stages piece left) and supervised at the rates below the stages' 1e-3, one folder each
+#       under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/ (the 1e-3
+#       point is the stages piece's own rows, which record their validation score)
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -69,7 +70,7 @@ case $piece in
   shared-prompt) seed=$1; adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3 ;;
   stage-lr)
     seed=$1 out_root=benchmarks/results/stage-lr-${root#benchmarks/results/}
-    for lr in 1e-4 3e-4 1e-3; do
+    for lr in 1e-4 3e-4; do
       adapt pt-tuning finetune finetune-lr$lr $lr
       stage pt-tuning supervised supervised-lr$lr --epochs "$epochs" --lr $lr
     done ;;

@@ -27,7 +27,8 @@ piece=$1; shift
 seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
 epochs=${EPOCHS:-8}
 baselines=last-value,seasonal-naive,ridge,stid,st-transformer-bias
-backbone=(--epochs "$epochs" --patience 3 --precision bf16)
+bf16=(--precision bf16)  # the backbone rows' autocast (loss and metrics stay fp32)
+backbone=(--epochs "$epochs" --patience 3 "${bf16[@]}")
 run() {  # run OUT_NAME DATASET MODELS OPTIONS...
   local out=benchmarks/results/st-link-$1 dataset=$2 models=$3; shift 3
   .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds "${seeds[@]}" \
@@ -51,7 +52,7 @@ long_rows() {  # long_rows SEED
   local model
   for model in st-link st-llm; do
     run "$piece/seed$1/$model" los-loop "$model" --epochs "${LONG_EPOCHS:-20}" --patience 5 \
-      --precision bf16
+      "${bf16[@]}"
   done
 }
 case $piece in

@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from stgraph.nn import DeepPromptTokens, SpatialTransformerBlock
-from stgraph.nn.recompute import recompute_in_chunks
+from stgraph.nn import DeepPromptTokens, SpatialTransformerBlock, recompute_in_chunks
 
 PROMPT_SCOPES = ("node", "shared")
 
