@@ -15,8 +15,10 @@
 # protocol: 12 -> 12, scored where truth > 0, MAE/RMSE/MAPE/WAPE). Trained models: AdamW at
 # 2e-3 (st-link-full-tune: 2e-4), cosine schedule, batch 64, early stopping on validation MAE.
 # The backbone rows (all-MiniLM-L6-v2, U = 2) train EPOCHS (default 8) epochs with patience 3
-# under bf16 autocast (loss and metrics in fp32): about a minute an epoch here, against
-# 1.5-2 minutes in fp32. Baselines train in fp32, 20 epochs, patience 5.
+# under bf16 autocast (loss and metrics in fp32): about a minute an epoch, against 1.5-2
+# minutes in fp32, on a CPU with bfloat16 matrix instructions (AVX512-BF16 or AMX; the
+# committed rows ran on one). On an AVX2-only CPU bf16 is emulated, hundreds of times slower
+# (stgraph warns): there the backbone rows cannot be rerun as committed in any useful time. Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
 # Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations and the long
 # runs: one folder per seed and row under st-link-<piece>/, combined into one table by

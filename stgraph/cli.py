@@ -1,13 +1,15 @@
 """The ``stgraph`` command line: thin wrappers that parse, validate, call the library, render.
 
 Bad input never shows a traceback: every :class:`~stgraph.errors.InputError` becomes one line
-``error: ...`` on standard error and exit status 2, and no output file is written.
+``error: ...`` on standard error and exit status 2, and no output file is written. A warning
+raised while a command runs becomes one line ``warning: ...`` on standard error.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -56,14 +58,24 @@ def fail(message: str) -> NoReturn:
 
 
 def reports_input_errors(command: F) -> F:
-    """Turn :class:`InputError` raised by ``command`` into one line and exit status 2."""
+    """Turn :class:`InputError` raised by ``command`` into one line and exit status 2, and
+    each distinct warning it raises into one line."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except InputError as err:
-            fail(str(err))
+        shown: set[str] = set()
+
+        def warn(message: Warning | str, *_args, **_kwargs) -> None:  # as warnings.showwarning
+            if str(message) not in shown:
+                shown.add(str(message))
+                err_console.print(f"warning: {message}", markup=False)
+
+        with warnings.catch_warnings():
+            warnings.showwarning = warn
+            try:
+                return command(*args, **kwargs)
+            except InputError as err:
+                fail(str(err))
 
     return wrapper  # type: ignore[return-value]
 

@@ -43,6 +43,18 @@ def test_bad_input(tmp_path, argv, needle):
     assert not out.exists()
 
 
+def test_a_warning_is_one_line_and_the_run_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr("stgraph.engine.device.cpu_has_native_bf16", lambda: False)
+    out = tmp_path / "run"
+    argv = ["--model", "last-value", "--dataset", "synthetic", "--precision", "bf16"]
+    result = runner.invoke(app, ["bench", *argv, "--device", "cpu", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and "bfloat16" in warned[0], result.stderr
+    assert "Warning" not in result.stderr  # no category name, path or source line
+    assert (out / "results.json").exists()
+
+
 def test_unwritable_out(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -1,8 +1,17 @@
+import warnings
+
 import pytest
 import torch
 
 from stgraph.data.synthetic import diffusion_signal
-from stgraph.engine.device import autocast, check_precision, resolve_device, to_device
+from stgraph.engine import device as device_module
+from stgraph.engine.device import (
+    SlowPrecisionWarning,
+    autocast,
+    check_precision,
+    resolve_device,
+    to_device,
+)
 from stgraph.engine.distributed import Context
 from stgraph.engine.trainer import TrainConfig, Trainer
 from stgraph.errors import InputError
@@ -55,3 +64,15 @@ def test_bf16_autocast_runs_the_forward_in_bfloat16_and_training_still_learns():
         maes[precision] = trainer.evaluate(val).compute(("MAE",))["MAE"]
         assert maes[precision] < 0.8 * before
     assert maes["bf16"] == pytest.approx(maes["fp32"], rel=0.15)
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_that_it_is_emulated(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
+    with pytest.warns(SlowPrecisionWarning, match="emulated"):
+        check_precision("bf16", cpu)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_precision("fp32", cpu)  # fp32 never warns
+        monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
+        check_precision("bf16", cpu)
