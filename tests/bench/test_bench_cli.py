@@ -82,11 +82,16 @@ def test_end_to_end_with_seeds_writes_three_files(tmp_path):
             "--out",
             str(out),
             "--no-progress",
+            "--lr",
+            "0.01",
+            "--batch-size",
+            "16",
         ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())
     assert [r["seed"] for r in doc["rows"]] == [0, 1]
+    assert doc["rows"][0]["lr"] == 0.01 and doc["rows"][0]["batch_size"] == 16  # as run
     row = doc["rows"][0]
     for key in (
         "model",
