@@ -45,15 +45,26 @@ single=(--seeds "$seed" --batch-size 64 --per-attribute --prompt-tokens 1)
 checkpoint() {  # checkpoint FOLDER MODEL [PART]: the pretrain stage's weights in FOLDER
   echo "$1/checkpoints/$2-nyc-complaints${3:+-$3}-seed$seed/pretrain.pt"
 }
+# The shared pretraining of seed $seed. Its checkpoint is not committed: on a fresh clone a
+# piece that starts from it runs it again first (seeded: compare the row it rewrites with the
+# committed one), and not at all where the checkpoint is present.
+pretrain() { bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain; }
+pretrained() {
+  local init; init=$(checkpoint $out/pretrain promptst)
+  [ -f "$init" ] || pretrain >&2 || exit  # its log on stderr: stdout is the path
+  echo "$init"
+}
 case $piece in
-  pretrain) bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain ;;
+  pretrain) pretrain ;;
   prompt-tune | tiny-prompt | finetune)
     lr=3e-3; [ "$piece" = finetune ] && lr=1e-3
-    bench --model promptst --stage "$piece" --init "$(checkpoint $out/pretrain promptst)" \
-      "${single[@]}" --lr $lr --out $out/$piece ;;
+    init=$(pretrained)
+    bench --model promptst --stage "$piece" --init "$init" "${single[@]}" --lr $lr \
+      --out $out/$piece ;;
   fresh-head)
-    bench --model promptst-fresh-head --stage prompt-tune \
-      --init "$(checkpoint $out/pretrain promptst)" "${single[@]}" --out $out/prompt-tune-fresh-head ;;
+    init=$(pretrained)
+    bench --model promptst-fresh-head --stage prompt-tune --init "$init" "${single[@]}" \
+      --out $out/prompt-tune-fresh-head ;;
   scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;
   no-graph)
     bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain
