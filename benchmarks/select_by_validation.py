@@ -48,7 +48,10 @@ def grid_table(name: str, rows: list[dict], metric: str) -> list[str]:
     seeds = sorted({r["seed"] for r in rows})
     by_rate: dict[float, dict[int, dict]] = defaultdict(dict)
     for row in rows:
-        by_rate[learning_rate(row)][row["seed"]] = row
+        rate, seed = learning_rate(row), row["seed"]
+        if seed in by_rate[rate]:
+            raise SystemExit(f"{name}: two runs at lr {rate:g} for seed {seed}; pass one")
+        by_rate[rate][seed] = row
     header = " | ".join(f"seed {s}: val / test" for s in seeds)
     lines = [
         f"**{name}** (test {metric})",
@@ -92,14 +95,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the Markdown file to write")
     parser.add_argument("--metric", default="MSE", help="the test metric to report (MSE)")
     args = parser.parse_args()
+    paths = sorted({p for folder in args.folders for p in folder.rglob("results.json")})
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for folder in args.folders:
-        for path in sorted(folder.rglob("results.json")):
-            if path.parent == folder:  # a folder's own combined table repeats its pieces
-                continue
-            for row in json.loads(path.read_text())["rows"]:
-                if row.get("val_score") is not None:
-                    groups[(row["model"], row["dataset"])].append(row)
+    for path in paths:
+        if any(p != path and p.is_relative_to(path.parent) for p in paths):
+            continue  # a combined table: it repeats the pieces below it
+        for row in json.loads(path.read_text())["rows"]:
+            if row.get("val_score") is not None:
+                groups[(row["model"], row["dataset"])].append(row)
     grids = {k: v for k, v in groups.items() if len({learning_rate(r) for r in v}) > 1}
     if not grids:
         raise SystemExit("no row was trained at more than one learning rate under these folders")
