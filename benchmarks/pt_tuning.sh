@@ -10,10 +10,10 @@
 #   bash benchmarks/pt_tuning.sh shared-prompt HORIZON SEED the shared-prompt row alone, from
 #       the pretraining a stages piece left
 #   bash benchmarks/pt_tuning.sh stage-lr HORIZON SEED      a pretraining of its own, finetune
-#       from it at 1e-4, 3e-4 and 1e-3, and supervised at 1e-4 and 3e-4, one folder each under
-#       benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/ (supervised at 1e-3
-#       is the stages piece's own row: it reads no pretraining); the rate of each seed is
-#       then chosen on validation by benchmarks/select_by_validation.py
+#       from it at 3e-5, 1e-4, 3e-4 and 1e-3, and supervised at 3e-5, 1e-4 and 3e-4, one
+#       folder each under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/
+#       (supervised at 1e-3 is the stages piece's own row: it reads no pretraining); the rate
+#       of each seed is then chosen on validation by benchmarks/select_by_validation.py
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -92,8 +92,8 @@ case $piece in
   stage-lr)
     seed=$1 out_root=benchmarks/results/stage-lr-${root#benchmarks/results/}
     pretrain_root=$out_root
-    for lr in 1e-4 3e-4 1e-3; do adapt pt-tuning finetune finetune-lr$lr $lr; done
-    for lr in 1e-4 3e-4; do
+    for lr in 3e-5 1e-4 3e-4 1e-3; do adapt pt-tuning finetune finetune-lr$lr $lr; done
+    for lr in 3e-5 1e-4 3e-4; do
       stage pt-tuning supervised supervised-lr$lr --epochs "$epochs" --lr $lr
     done ;;
   stages)
