@@ -49,20 +49,17 @@ checkpoint() {  # checkpoint FOLDER MODEL [PART]: the pretrain stage's weights i
 # piece that starts from it runs it again first (seeded: compare the row it rewrites with the
 # committed one), and not at all where the checkpoint is present.
 pretrain() { bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain; }
-pretrained() {
-  local init; init=$(checkpoint $out/pretrain promptst)
-  [ -f "$init" ] || pretrain >&2 || exit  # its log on stderr: stdout is the path
-  echo "$init"
-}
+init=$(checkpoint $out/pretrain promptst)
+pretrained() { [ -f "$init" ] || pretrain; }
 case $piece in
   pretrain) pretrain ;;
   prompt-tune | tiny-prompt | finetune)
     lr=3e-3; [ "$piece" = finetune ] && lr=1e-3
-    init=$(pretrained)
+    pretrained
     bench --model promptst --stage "$piece" --init "$init" "${single[@]}" --lr $lr \
       --out $out/$piece ;;
   fresh-head)
-    init=$(pretrained)
+    pretrained
     bench --model promptst-fresh-head --stage prompt-tune --init "$init" "${single[@]}" \
       --out $out/prompt-tune-fresh-head ;;
   scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;

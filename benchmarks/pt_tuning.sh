@@ -50,34 +50,31 @@ bench() {
     --loss "$loss" --batch-size 32 --no-progress --resume "$@"
 }
 dlinear=(--epochs 20 --patience 3)  # DLinear's training (the other baselines do not train)
-out_root=$root  # where the stages write (the pretraining is always read from $root)
+out_root=$root  # where the stages write
+pretrain_root=$root  # where the pretraining they start from lies
 run_stage() {  # run_stage MODEL STAGE FOLDER OPTIONS...: one stage of seed $seed
   local model=$1 name=$2 folder=$3; shift 3
   bench --model "$model" --stage "$name" --patience 2 --seeds "$seed" "${patching[@]}" \
     --out "$out_root/seed$seed/$folder" "$@"
 }
-stage() {  # the same, skipped when the stage has finished (its results.json is there)
-  [ -f "$out_root/seed$seed/$3/results.json" ] || run_stage "$@"
+finished() { [ -f "$out_root/seed$seed/$1/results.json" ]; }  # finished FOLDER
+stage() { finished "$3" || run_stage "$@"; }  # run_stage, unless it has finished
+# Seed $seed's pretraining. Its checkpoint is not committed: on a fresh clone it runs again
+# when a stage needs it, and not at all where the checkpoint is present. On the same CPU and
+# thread count a rerun repeats the committed run; on another CPU it differs by float rounding
+# (ETTh1 336 -> 192, seed 0, ten epochs: test MSE 0.4562 on an AVX2 CPU against the committed
+# 0.4581), so the stages a grid compares start from one pretraining, written beside them.
+pretrain_checkpoint() {
+  echo "$pretrain_root/seed$seed/pretrain/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt"
 }
-# Seed $seed's pretraining under $pretrain_root, where every adapting stage reads it. Its
-# checkpoint is not committed: on a fresh clone it runs again, and not at all where the
-# checkpoint is present. On the same CPU and thread count a rerun repeats the committed run;
-# on another CPU it differs by float rounding (ETTh1 336 -> 192, seed 0, ten epochs: test MSE
-# 0.4562 on an AVX2 CPU against the committed 0.4581), so the stages a grid compares start
-# from one pretraining, written beside them.
-pretrain_root=$root
-init=()
 pretrain() {
-  local folder=$pretrain_root/seed$seed/pretrain
-  local checkpoint=$folder/checkpoints/pt-tuning-$dataset-seed$seed/pretrain.pt
-  [ -f "$checkpoint" ] || out_root=$pretrain_root run_stage pt-tuning pretrain pretrain \
-    --epochs "$pretrain_epochs" --lr 1e-3
-  init=(--init "$checkpoint")
+  [ -f "$(pretrain_checkpoint)" ] || out_root=$pretrain_root run_stage pt-tuning pretrain \
+    pretrain --epochs "$pretrain_epochs" --lr 1e-3
 }
 adapt() {  # adapt MODEL STAGE FOLDER LR: a stage from seed $seed's pretraining
-  [ -f "$out_root/seed$seed/$3/results.json" ] && return
+  finished "$3" && return
   pretrain
-  run_stage "$1" "$2" "$3" "${init[@]}" --epochs "$epochs" --lr "$4"
+  run_stage "$1" "$2" "$3" --init "$(pretrain_checkpoint)" --epochs "$epochs" --lr "$4"
 }
 case $piece in
   baselines)

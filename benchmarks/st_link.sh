@@ -18,7 +18,8 @@
 # under bf16 autocast (loss and metrics in fp32): about a minute an epoch, against 1.5-2
 # minutes in fp32, on a CPU with bfloat16 matrix instructions (AVX512-BF16 or AMX; the
 # committed rows ran on one). On an AVX2-only CPU bf16 is emulated, hundreds of times slower
-# (stgraph warns): there the backbone rows cannot be rerun as committed in any useful time. Baselines train in fp32, 20 epochs, patience 5.
+# (stgraph warns): there the backbone rows cannot be rerun as committed in any useful time.
+# Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
 # Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations and the long
 # runs: one folder per seed and row under st-link-<piece>/, combined into one table by

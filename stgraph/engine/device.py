@@ -9,6 +9,7 @@ so the same code path runs on either.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Iterator
 
@@ -52,6 +53,7 @@ class SlowPrecisionWarning(UserWarning):
     """The asked-for precision runs, but emulated, far slower than fp32 on this device."""
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX), as
     oneDNN reports it; ``True`` where this build of torch cannot tell."""
