@@ -14,6 +14,9 @@
 #       folder each under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/
 #       (supervised at 1e-3 is the stages piece's own row: it reads no pretraining); the rate
 #       of each seed is then chosen on validation by benchmarks/select_by_validation.py
+#   bash benchmarks/pt_tuning.sh prompt-lr HORIZON SEED     pt-tuning at 1e-3, 5e-3 and 2e-2
+#       from the stage-lr piece's pretraining (run again when missing), one folder each beside
+#       that piece's, for the same choice on validation
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -23,6 +26,9 @@
 # setting off its default names the results folder:
 # pt-tuning-<dataset>-h<H>[-context<HISTORY>][-patch<P>][-<LOSS>][-pretrain<N>], e.g. for
 # los-loop: DATASET=los-loop HISTORY=12 PATCH=3 LOSS=mae bash benchmarks/pt_tuning.sh stages 12 0
+# FULL_LR (default 1e-3) is the stages piece's rate for finetune and supervised, the stages that
+# train every weight; a rate off the default names their folders finetune-lr<rate> and
+# supervised-lr<rate>, as the stage-lr piece does.
 #
 # Protocol: LTSF (HISTORY -> HORIZON; ETT borders 12/4/4 months, one scaler per variable
 # fitted on train, MSE/MAE on standardised values over every channel and step, every test
@@ -39,6 +45,8 @@ pretrain_epochs=${PRETRAIN_EPOCHS:-$epochs}
 history=${HISTORY:-336}
 patch=${PATCH:-12}
 loss=${LOSS:-mse}
+full_lr=${FULL_LR:-1e-3}
+full=; [ "$full_lr" = 1e-3 ] || full=-lr$full_lr  # the folder suffix of a rate off the default
 root=benchmarks/results/pt-tuning-$dataset-h$horizon
 [ "$history" = 336 ] || root=$root-context$history
 [ "$patch" = 12 ] || root=$root-patch$patch
@@ -51,6 +59,7 @@ bench() {
 }
 dlinear=(--epochs 20 --patience 3)  # DLinear's training (the other baselines do not train)
 out_root=$root  # where the stages write
+grid_root=benchmarks/results/stage-lr-${root#benchmarks/results/}  # where the rate grids write
 pretrain_root=$root  # where the pretraining they start from lies
 run_stage() {  # run_stage MODEL STAGE FOLDER OPTIONS...: one stage of seed $seed
   local model=$1 name=$2 folder=$3; shift 3
@@ -87,18 +96,20 @@ case $piece in
     done ;;
   shared-prompt) seed=$1; adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3 ;;
   stage-lr)
-    seed=$1 out_root=benchmarks/results/stage-lr-${root#benchmarks/results/}
-    pretrain_root=$out_root
+    seed=$1 out_root=$grid_root pretrain_root=$grid_root
     for lr in 3e-5 1e-4 3e-4 1e-3; do adapt pt-tuning finetune finetune-lr$lr $lr; done
     for lr in 3e-5 1e-4 3e-4; do
       stage pt-tuning supervised supervised-lr$lr --epochs "$epochs" --lr $lr
     done ;;
+  prompt-lr)
+    seed=$1 out_root=$grid_root pretrain_root=$grid_root
+    for lr in 1e-3 5e-3 2e-2; do adapt pt-tuning pt-tuning pt-tuning-lr$lr $lr; done ;;
   stages)
     seed=$1  # the first stage to adapt runs the pretraining
     adapt pt-tuning pt-tuning pt-tuning 5e-3
     adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3
     adapt pt-tuning linear-probe linear-probe 5e-3
-    adapt pt-tuning finetune finetune 1e-3
-    stage pt-tuning supervised supervised --epochs "$epochs" --lr 1e-3 ;;
+    adapt pt-tuning finetune finetune$full "$full_lr"
+    stage pt-tuning supervised supervised$full --epochs "$epochs" --lr "$full_lr" ;;
   *) echo "unknown piece: $piece" >&2; exit 2 ;;
 esac
