@@ -14,9 +14,9 @@
 #       folder each under benchmarks/results/stage-lr-<the stages' folder name>/seed<SEED>/
 #       (supervised at 1e-3 is the stages piece's own row: it reads no pretraining); the rate
 #       of each seed is then chosen on validation by benchmarks/select_by_validation.py
-#   bash benchmarks/pt_tuning.sh prompt-lr HORIZON SEED     pt-tuning at 1e-3, 5e-3, 2e-2, 5e-2
-#       from the stage-lr piece's pretraining (run again when missing), one folder each beside
-#       that piece's, for the same choice on validation
+#   bash benchmarks/pt_tuning.sh prompt-lr HORIZON SEED     pt-tuning at 1e-3, 5e-3, 2e-2,
+#       5e-2 and 2e-1 from the stage-lr piece's pretraining (run again when missing), one
+#       folder each beside that piece's, for the same choice on validation
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -103,7 +103,7 @@ case $piece in
     done ;;
   prompt-lr)
     seed=$1 out_root=$grid_root pretrain_root=$grid_root
-    for lr in 1e-3 5e-3 2e-2 5e-2; do adapt pt-tuning pt-tuning pt-tuning-lr$lr $lr; done ;;
+    for lr in 1e-3 5e-3 2e-2 5e-2 2e-1; do adapt pt-tuning pt-tuning pt-tuning-lr$lr $lr; done ;;
   stages)
     seed=$1  # the first stage to adapt runs the pretraining
     adapt pt-tuning pt-tuning pt-tuning 5e-3
