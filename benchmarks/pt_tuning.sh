@@ -17,6 +17,8 @@
 #   bash benchmarks/pt_tuning.sh prompt-lr HORIZON SEED     pt-tuning at 1e-3, 5e-3, 2e-2,
 #       5e-2 and 2e-1 from the stage-lr piece's pretraining (run again when missing), one
 #       folder each beside that piece's, for the same choice on validation
+#   bash benchmarks/pt_tuning.sh probe-lr HORIZON SEED      linear-probe at 1e-4, 3e-4, 1e-3 and
+#       5e-3 from the same pretraining, one folder each beside it, for the same choice
 # then  .venv/bin/python benchmarks/combine_pieces.py ROOT --published DATASET HORIZON
 # writes the table over the seeds run so far into ROOT (the results folder named below).
 #
@@ -104,6 +106,9 @@ case $piece in
   prompt-lr)
     seed=$1 out_root=$grid_root pretrain_root=$grid_root
     for lr in 1e-3 5e-3 2e-2 5e-2 2e-1; do adapt pt-tuning pt-tuning pt-tuning-lr$lr $lr; done ;;
+  probe-lr)
+    seed=$1 out_root=$grid_root pretrain_root=$grid_root
+    for lr in 1e-4 3e-4 1e-3 5e-3; do adapt pt-tuning linear-probe linear-probe-lr$lr $lr; done ;;
   stages)
     seed=$1  # the first stage to adapt runs the pretraining
     adapt pt-tuning pt-tuning pt-tuning 5e-3
