@@ -87,6 +87,12 @@ adapt() {  # adapt MODEL STAGE FOLDER LR: a stage from seed $seed's pretraining
   pretrain
   run_stage "$1" "$2" "$3" --init "$(pretrain_checkpoint)" --epochs "$epochs" --lr "$4"
 }
+rate_grid() {  # rate_grid STAGE LR...: STAGE at each rate, one folder STAGE-lr<LR> each
+  local name=$1 lr; shift
+  for lr; do adapt pt-tuning "$name" "$name-lr$lr" "$lr"; done
+}
+# The rate grids write, and pretrain, beside each other, apart from the stages piece.
+case $piece in stage-lr | prompt-lr | probe-lr) out_root=$grid_root pretrain_root=$grid_root ;; esac
 case $piece in
   baselines)
     bench --model last-value,seasonal-naive,ridge,dlinear "${dlinear[@]}" --lr 5e-4 \
@@ -98,17 +104,12 @@ case $piece in
     done ;;
   shared-prompt) seed=$1; adapt pt-tuning-shared-prompt pt-tuning pt-tuning-shared 5e-3 ;;
   stage-lr)
-    seed=$1 out_root=$grid_root pretrain_root=$grid_root
-    for lr in 3e-5 1e-4 3e-4 1e-3; do adapt pt-tuning finetune finetune-lr$lr $lr; done
+    seed=$1; rate_grid finetune 3e-5 1e-4 3e-4 1e-3
     for lr in 3e-5 1e-4 3e-4; do
       stage pt-tuning supervised supervised-lr$lr --epochs "$epochs" --lr $lr
     done ;;
-  prompt-lr)
-    seed=$1 out_root=$grid_root pretrain_root=$grid_root
-    for lr in 1e-3 5e-3 2e-2 5e-2 2e-1; do adapt pt-tuning pt-tuning pt-tuning-lr$lr $lr; done ;;
-  probe-lr)
-    seed=$1 out_root=$grid_root pretrain_root=$grid_root
-    for lr in 1e-4 3e-4 1e-3 5e-3; do adapt pt-tuning linear-probe linear-probe-lr$lr $lr; done ;;
+  prompt-lr) seed=$1; rate_grid pt-tuning 1e-3 5e-3 2e-2 5e-2 2e-1 ;;
+  probe-lr) seed=$1; rate_grid linear-probe 1e-4 3e-4 1e-3 5e-3 ;;
   stages)
     seed=$1  # the first stage to adapt runs the pretraining
     adapt pt-tuning pt-tuning pt-tuning 5e-3
