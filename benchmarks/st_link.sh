@@ -7,6 +7,7 @@
 #   los-loop-ablations   st-link-no-se, -no-mrffn, -node-index, -random-init, -full-tune
 #   los-loop-long        st-link and st-llm trained LONG_EPOCHS (default 20) epochs with
 #                        patience 5: does the 8-epoch budget hold the backbone rows back?
+#                        LONG_ROWS picks the rows (default "st-link st-llm"), e.g. one per core
 #   DATASET              st-link, st-llm and the baselines on another dataset
 #                        (nyc-flows-bike1, nyc-flows-taxi, chicago-crime, ...)
 #
@@ -18,7 +19,8 @@
 # under bf16 autocast (loss and metrics in fp32): about a minute an epoch, against 1.5-2
 # minutes in fp32, on a CPU with bfloat16 matrix instructions (AVX512-BF16 or AMX; the
 # committed rows ran on one). On an AVX2-only CPU bf16 is emulated, hundreds of times slower
-# (stgraph warns): there the backbone rows cannot be rerun as committed in any useful time.
+# (stgraph warns): there the backbone rows cannot be rerun as committed in any useful time;
+# PRECISION=fp32 runs them without autocast instead (the tables say which rows ran so).
 # Baselines train in fp32, 20 epochs, patience 5.
 # A piece that was interrupted continues from its checkpoints when called again (--resume).
 # Writes benchmarks/results/st-link-<piece>/results.{md,csv,json} (the ablations and the long
@@ -30,7 +32,7 @@ piece=$1; shift
 seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
 epochs=${EPOCHS:-8}
 baselines=last-value,seasonal-naive,ridge,stid,st-transformer-bias
-bf16=(--precision bf16)  # the backbone rows' autocast (loss and metrics stay fp32)
+bf16=(--precision "${PRECISION:-bf16}")  # the backbone rows' autocast (loss, metrics fp32)
 backbone=(--epochs "$epochs" --patience 3 "${bf16[@]}")
 run() {  # run OUT_NAME DATASET MODELS OPTIONS...
   local out=benchmarks/results/st-link-$1 dataset=$2 models=$3; shift 3
@@ -53,7 +55,7 @@ ablation_rows() {  # ablation_rows SEED
 }
 long_rows() {  # long_rows SEED
   local model
-  for model in st-link st-llm; do
+  for model in ${LONG_ROWS:-st-link st-llm}; do
     run "$piece/seed$1/$model" los-loop "$model" --epochs "${LONG_EPOCHS:-20}" --patience 5 \
       "${bf16[@]}"
   done
