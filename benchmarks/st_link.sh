@@ -32,8 +32,8 @@ piece=$1; shift
 seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
 epochs=${EPOCHS:-8}
 baselines=last-value,seasonal-naive,ridge,stid,st-transformer-bias
-bf16=(--precision "${PRECISION:-bf16}")  # the backbone rows' autocast (loss, metrics fp32)
-backbone=(--epochs "$epochs" --patience 3 "${bf16[@]}")
+precision=(--precision "${PRECISION:-bf16}")  # the backbone rows' autocast (loss, metrics fp32)
+backbone=(--epochs "$epochs" --patience 3 "${precision[@]}")
 run() {  # run OUT_NAME DATASET MODELS OPTIONS...
   local out=benchmarks/results/st-link-$1 dataset=$2 models=$3; shift 3
   .venv/bin/stgraph bench --model "$models" --dataset "$dataset" --seeds "${seeds[@]}" \
@@ -57,7 +57,7 @@ long_rows() {  # long_rows SEED
   local model
   for model in ${LONG_ROWS:-st-link st-llm}; do
     run "$piece/seed$1/$model" los-loop "$model" --epochs "${LONG_EPOCHS:-20}" --patience 5 \
-      "${bf16[@]}"
+      "${precision[@]}"
   done
 }
 case $piece in
