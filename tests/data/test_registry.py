@@ -79,6 +79,22 @@ def test_chicago_crime_split_reproduces_released_parts(shared_data):
     torch.testing.assert_close(signal.signal[639:], released)
 
 
+def test_chicago_crime_promptst_protocol_keeps_the_split_dates(shared_data):
+    from dataclasses import replace
+
+    from stgraph.data.recipes import load_recipe
+
+    named = load_recipe("chicago-crime").forecasting_protocol("promptst")
+    assert (named.input_len, named.output_len, named.selection_metric) == (12, 12, "RMSE")
+    assert named.attribute_mean and named.split_steps == (609, 639, 731)
+    signal = replace(load_dataset("chicago-crime", shared_data), protocol=named)
+    val, test = signal.window_starts("val"), signal.window_starts("test")
+    # every target of a part inside its dates: September's 30 days, October to December's 92
+    assert int(val[0]) + 12 == 609 and int(val[-1]) + 24 == 639 and len(val) == 30 - 11
+    assert int(test[0]) + 12 == 639 and int(test[-1]) + 24 == 731 and len(test) == 92 - 11
+    assert signal.fit_end == 609  # the scaler sees training steps only
+
+
 def test_nyc_crime_rebuild_matches_released_day_totals(shared_data):
     from stgraph.data.datasets.common import load_numpy_pickle
 
