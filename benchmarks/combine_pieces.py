@@ -7,11 +7,14 @@ the stages in the order a pretrain-then-adapt chain runs them. With ``--publishe
 HORIZON``, the figures published for that dataset and horizon are quoted after our rows.
 With ``--rescore DATASET``, every row's metrics are recomputed from the test sums it stores
 under the dataset's protocol as the code defines it now (so pieces run before a change of
-metric definition read alike).
+metric definition read alike); ``--protocol NAME`` rescores under one of the recipe's named
+protocols, the one the pieces ran with.
 Run from the repository root, e.g.:
 
     .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-nyc-complaints \
         --rescore nyc-complaints
+    .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-chicago-crime \
+        --rescore chicago-crime --protocol promptst
     .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/pt-tuning-etth1-h96 \
         --published etth1 96
 """
@@ -35,9 +38,10 @@ STAGE_ORDER = {None: 0, **{name: i + 1 for i, name in enumerate(STAGES)}}
 """Rows without a stage (baselines) first, then the stages in :data:`STAGES` order."""
 
 
-def rescore(rows: list[dict], dataset: str) -> None:
-    """Recompute each row's metrics from its stored test sums under ``dataset``'s protocol."""
-    protocol = load_recipe(dataset).forecasting_protocol()
+def rescore(rows: list[dict], dataset: str, protocol_name: str | None) -> None:
+    """Recompute each row's metrics from its stored test sums under ``dataset``'s protocol
+    (``protocol_name``: one of its recipe's named protocols)."""
+    protocol = load_recipe(dataset).forecasting_protocol(protocol_name)
     for row in rows:
         sums = torch.tensor(row["test_sums"], dtype=torch.float64)
         scored = ForecastMetrics.from_sums(sums, protocol.mape_threshold)
@@ -48,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--rescore", metavar="DATASET")
+    parser.add_argument("--protocol", metavar="NAME", help="with --rescore: a named protocol")
     parser.add_argument(
         "--published",
         nargs=2,
@@ -59,13 +64,16 @@ def main() -> None:
     rows = [row for path in pieces for row in json.loads(path.read_text())["rows"]]
     if not rows:
         raise SystemExit(f"no results under {args.root}: run its benchmark script first")
+    if args.protocol and not args.rescore:
+        parser.error("--protocol names the protocol of --rescore DATASET")
     if args.rescore:
-        rescore(rows, args.rescore)
+        rescore(rows, args.rescore, args.protocol)
     rows.sort(key=lambda r: (STAGE_ORDER.get(r.get("stage"), len(STAGE_ORDER)), r["seed"]))
     command = (
         "each piece's own command is in results.json / results.csv; combined by "
         f".venv/bin/python benchmarks/combine_pieces.py {args.root}"
         + (f" --rescore {args.rescore}" if args.rescore else "")
+        + (f" --protocol {args.protocol}" if args.protocol else "")
         + (f" --published {' '.join(args.published)}" if args.published else "")
     )
     published = []

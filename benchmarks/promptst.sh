@@ -15,8 +15,8 @@
 #     holdout       pretrain on 15 types, then prompt-tune and scratch on the 4 held out
 #                   (nyc-complaints only)
 # then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-DATASET \
-#   --rescore DATASET  writes the table over the seeds run so far
-# (benchmarks/results/promptst-DATASET/results.{md,csv,json}).
+#   --rescore DATASET  (chicago-crime: add --protocol promptst) writes the table over the seeds
+# run so far (benchmarks/results/promptst-DATASET/results.{md,csv,json}).
 #
 # DATASET (default nyc-complaints) picks the data:
 #   nyc-complaints  19 complaint types, PromptST's protocol: 12 -> 12 three-hour steps, last 1168
