@@ -60,12 +60,12 @@ def main() -> None:
         help="quote the published figures for DATASET at HORIZON after our rows",
     )
     args = parser.parse_args()
+    if args.protocol and not args.rescore:
+        parser.error("--protocol names the protocol of --rescore DATASET")
     pieces = sorted(args.root.glob("*/results.json")) + sorted(args.root.glob("*/*/results.json"))
     rows = [row for path in pieces for row in json.loads(path.read_text())["rows"]]
     if not rows:
         raise SystemExit(f"no results under {args.root}: run its benchmark script first")
-    if args.protocol and not args.rescore:
-        parser.error("--protocol names the protocol of --rescore DATASET")
     if args.rescore:
         rescore(rows, args.rescore, args.protocol)
     rows.sort(key=lambda r: (STAGE_ORDER.get(r.get("stage"), len(STAGE_ORDER)), r["seed"]))
