@@ -11,7 +11,9 @@
 #     tiny-prompt   frozen backbone and head, one shared prompt per layer, per attribute
 #     finetune      every weight from the pretrained state, per attribute
 #     scratch       the same architecture trained on one attribute only, per attribute
-#     no-graph      pretrain + prompt-tune with a graph-blind spatial encoder
+#     no-graph-pretrain  the shared pretraining with a graph-blind spatial encoder
+#     no-graph      prompt-tune from it, per attribute (runs no-graph-pretrain first when its
+#                   checkpoint is missing)
 #     holdout       pretrain on 15 types, then prompt-tune and scratch on the 4 held out
 #                   (nyc-complaints only)
 # then  .venv/bin/python benchmarks/combine_pieces.py benchmarks/results/promptst-DATASET \
@@ -64,6 +66,10 @@ checkpoint() {  # checkpoint FOLDER MODEL [PART]: the pretrain stage's weights i
 pretrain() { bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain; }
 init=$(checkpoint $out/pretrain promptst)
 pretrained() { [ -f "$init" ] || pretrain; }
+no_graph_pretrain() {
+  bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain
+}
+no_graph_init=$(checkpoint $out/no-graph-pretrain promptst-no-graph)
 case $piece in
   pretrain) pretrain ;;
   prompt-tune | tiny-prompt | finetune)
@@ -76,10 +82,11 @@ case $piece in
     bench --model promptst-fresh-head --stage prompt-tune --init "$init" "${single[@]}" \
       --out $out/prompt-tune-fresh-head ;;
   scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;
+  no-graph-pretrain) no_graph_pretrain ;;
   no-graph)
-    bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain
-    bench --model promptst-no-graph --stage prompt-tune "${single[@]}" \
-      --init "$(checkpoint $out/no-graph-pretrain promptst-no-graph)" --out $out/no-graph ;;
+    [ -f "$no_graph_init" ] || no_graph_pretrain
+    bench --model promptst-no-graph --stage prompt-tune "${single[@]}" --init "$no_graph_init" \
+      --out $out/no-graph ;;
   holdout)
     [ -n "$held" ] || { echo "holdout: nyc-complaints only" >&2; exit 2; }
     bench --model promptst --stage pretrain --holdout-attributes $held "${joint[@]}" \
