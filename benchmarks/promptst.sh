@@ -63,34 +63,32 @@ checkpoint() {  # checkpoint FOLDER MODEL [PART]: the pretrain stage's weights i
 # The shared pretraining of seed $seed. Its checkpoint is not committed: on a fresh clone a
 # piece that starts from it runs it again first (seeded: compare the row it rewrites with the
 # committed one), and not at all where the checkpoint is present.
-pretrain() { bench --model promptst --stage pretrain "${joint[@]}" --out $out/pretrain; }
-init=$(checkpoint $out/pretrain promptst)
-pretrained() { [ -f "$init" ] || pretrain; }
-no_graph_pretrain() {
-  bench --model promptst-no-graph --stage pretrain "${joint[@]}" --out $out/no-graph-pretrain
+pretrain() {  # pretrain MODEL FOLDER [OPTIONS...]: the shared pretraining of MODEL into $out/FOLDER
+  local model=$1 folder=$2; shift 2
+  bench --model "$model" --stage pretrain "$@" "${joint[@]}" --out "$out/$folder"
 }
-no_graph_init=$(checkpoint $out/no-graph-pretrain promptst-no-graph)
+pretrained() { [ -f "$(checkpoint "$out/$2" "$1")" ] || pretrain "$1" "$2"; }  # unless done
+init=$(checkpoint $out/pretrain promptst)
 case $piece in
-  pretrain) pretrain ;;
+  pretrain) pretrain promptst pretrain ;;
   prompt-tune | tiny-prompt | finetune)
     lr=3e-3; [ "$piece" = finetune ] && lr=1e-3
-    pretrained
+    pretrained promptst pretrain
     bench --model promptst --stage "$piece" --init "$init" "${single[@]}" --lr $lr \
       --out $out/$piece ;;
   fresh-head)
-    pretrained
+    pretrained promptst pretrain
     bench --model promptst-fresh-head --stage prompt-tune --init "$init" "${single[@]}" \
       --out $out/prompt-tune-fresh-head ;;
   scratch) bench --model promptst --stage supervised "${single[@]}" --out $out/scratch ;;
-  no-graph-pretrain) no_graph_pretrain ;;
+  no-graph-pretrain) pretrain promptst-no-graph no-graph-pretrain ;;
   no-graph)
-    [ -f "$no_graph_init" ] || no_graph_pretrain
-    bench --model promptst-no-graph --stage prompt-tune "${single[@]}" --init "$no_graph_init" \
-      --out $out/no-graph ;;
+    pretrained promptst-no-graph no-graph-pretrain
+    bench --model promptst-no-graph --stage prompt-tune "${single[@]}" \
+      --init "$(checkpoint $out/no-graph-pretrain promptst-no-graph)" --out $out/no-graph ;;
   holdout)
     [ -n "$held" ] || { echo "holdout: nyc-complaints only" >&2; exit 2; }
-    bench --model promptst --stage pretrain --holdout-attributes $held "${joint[@]}" \
-      --out $out/holdout-pretrain
+    pretrain promptst holdout-pretrain --holdout-attributes $held
     init=$(checkpoint $out/holdout-pretrain promptst 15-of-19-attributes)
     bench --model promptst --stage prompt-tune --init "$init" --holdout-attributes $held \
       "${single[@]}" --out $out/holdout-prompt-tune
